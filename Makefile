@@ -1,0 +1,64 @@
+# Two commands do all the set-up on a fresh machine:
+#   make book   -> builds the website on the offline defaults into _build/html/index.html
+#   make test   -> runs every test: labkit unit tests, every notebook (nbval), the book build
+# Both create or refresh the virtual environment .venv/ first.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+NOTEBOOKS := book exercises solutions
+export HF_HUB_OFFLINE ?= 1
+export HF_DATASETS_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+export MPLBACKEND ?= Agg
+
+.PHONY: venv book test unit notebooks lab execute exercises lint format clean
+
+venv: $(STAMP)
+
+# torch first, pinned: any looser requirement would pull a newer torch with GBs of CUDA packages.
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+book: venv
+	$(BIN)/jupyter-book build . -W -n --keep-going
+	@echo "website: _build/html/index.html"
+
+test: venv
+	$(BIN)/python -m pytest tests $(NOTEBOOKS) --nbval-lax --sanitize-with tests/sanitize.cfg \
+		-p no:cacheprovider $(PYTEST_ARGS)
+
+unit: venv
+	$(BIN)/python -m pytest tests -m "not slow" $(PYTEST_ARGS)
+
+notebooks: venv
+	$(BIN)/python -m pytest $(NOTEBOOKS) --nbval-lax --sanitize-with tests/sanitize.cfg $(PYTEST_ARGS)
+
+lab: venv
+	$(BIN)/jupyter lab
+
+# Re-execute every notebook in place so stored outputs are fresh (then commit them).
+execute: venv
+	$(BIN)/python tools/execute_notebooks.py $(NOTEBOOKS)
+
+# Regenerate exercises/ from solutions/ (strip the solution regions).
+exercises: venv
+	$(BIN)/python tools/make_exercises.py
+
+lint: venv
+	$(BIN)/ruff check labkit tests tools bench
+	$(BIN)/ruff format --check labkit tests tools bench
+
+format: venv
+	$(BIN)/ruff format labkit tests tools bench
+	$(BIN)/ruff check --fix labkit tests tools bench
+
+clean:
+	rm -rf _build

@@ -1,0 +1,31 @@
+"""labkit: the lab package of the parameter-efficient fine-tuning course.
+
+Light modules (metrics, errors, data) import without torch; heavier parts are loaded on first
+use, so ``import labkit`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "doctor": ("labkit.environment", "doctor"),
+    "default_profile": ("labkit.profiles", "default_profile"),
+    "run": ("labkit.train", "run"),
+    "RunResult": ("labkit.train", "RunResult"),
+    "compare_methods": ("labkit.compare", "compare_methods"),
+    "load_task": ("labkit.data", "load_task"),
+    "load_model": ("labkit.models", "load_model"),
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(module), attr)
+    raise AttributeError(f"module 'labkit' has no attribute {name!r}")

@@ -1,0 +1,5 @@
+"""``python -m labkit``: see :mod:`labkit.cli`."""
+
+from labkit.cli import main
+
+raise SystemExit(main())
