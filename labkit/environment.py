@@ -142,6 +142,7 @@ def _cpu_dtype_works(dtype: Any) -> bool:
 def _try_quantized_layer(bits: int, device: str) -> Check:
     """Quantize a small linear layer with bitsandbytes and run forward and backward."""
     name = f"bitsandbytes {bits}-bit"
+    quiet_libraries()
     try:
         import bitsandbytes as bnb
         import torch

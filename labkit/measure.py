@@ -1,0 +1,115 @@
+"""The efficiency ledger: parameters, memory (estimated and measured), time, throughput.
+
+Measured peaks are honest about their origin: on a CUDA GPU the allocator's peak for the run
+(after resetting the counter); on a CPU the peak resident memory of the process sampled during
+the run, minus the memory held just before it started, so earlier runs in the same process do
+not inflate it.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+MB = 1_000_000  # megabytes (10^6 bytes), as model cards and nvidia-smi report
+
+
+@dataclass
+class PeakMemory:
+    """Context manager measuring the peak memory used by the code inside it (bytes)."""
+
+    interval: float = 0.01
+    device: str = "cpu"
+    baseline: int = 0
+    peak: int = 0
+    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    _thread: threading.Thread | None = field(default=None, repr=False)
+
+    @property
+    def increase(self) -> int:
+        """Peak minus the memory in use when the block started."""
+        return max(0, self.peak - self.baseline)
+
+    def __enter__(self) -> PeakMemory:
+        if self.device == "cuda":
+            import torch
+
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+            self.baseline = self.peak = torch.cuda.memory_allocated()
+            return self
+        process = psutil.Process(os.getpid())
+        self.baseline = self.peak = process.memory_info().rss
+
+        def sample() -> None:
+            while not self._stop.wait(self.interval):
+                self.peak = max(self.peak, process.memory_info().rss)
+
+        self._thread = threading.Thread(target=sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.device == "cuda":
+            import torch
+
+            torch.cuda.synchronize()
+            self.peak = max(self.peak, torch.cuda.max_memory_allocated())
+            return
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.peak = max(self.peak, psutil.Process(os.getpid()).memory_info().rss)
+
+
+def footprint_bytes(model: Any) -> int:
+    """Bytes of the model's parameters and buffers as stored (4-bit weights are packed)."""
+    seen: set[int] = set()
+    total = 0
+    for tensor in [*model.parameters(), *model.buffers()]:
+        if id(tensor) in seen:
+            continue
+        seen.add(id(tensor))
+        total += tensor.numel() * tensor.element_size()
+        quant_state = getattr(tensor, "quant_state", None)
+        if quant_state is not None:  # 4-bit: absmax and the code table live beside the weight
+            total += _quant_state_bytes(quant_state)
+        scb = getattr(tensor, "SCB", None)
+        if scb is not None:  # 8-bit: one scale per row
+            total += scb.numel() * scb.element_size()
+    return total
+
+
+def _quant_state_bytes(state: Any) -> int:
+    size = 0
+    for name in ("absmax", "code"):
+        value = getattr(state, name, None)
+        if value is not None:
+            size += value.numel() * value.element_size()
+    nested = getattr(state, "state2", None)
+    if nested is not None:
+        size += _quant_state_bytes(nested)
+    return size
+
+
+def directory_bytes(path: str | Path) -> int:
+    """Total size of the files under a folder (e.g. a saved adapter)."""
+    return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
+
+
+def latency_per_example(predict_batch, batch: Any, batch_size: int, repeats: int = 5) -> float:
+    """Median seconds per example over ``repeats`` timed calls, after one warm-up call."""
+    predict_batch(batch)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        predict_batch(batch)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) / batch_size
