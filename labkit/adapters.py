@@ -119,6 +119,8 @@ def load_adapter(path: str | Path, *, base_model: str | None = None) -> tuple[An
         wanted, num_labels=record["num_labels"], quantization=config.get("quantization"),
         label_names=record.get("label_names"), seed=config.get("seed", 0),
     )  # fmt: skip
+    from safetensors import SafetensorError
+
     try:
         if (path / "adapter_config.json").exists():
             from peft import PeftModel, prepare_model_for_kbit_training
@@ -128,8 +130,12 @@ def load_adapter(path: str | Path, *, base_model: str | None = None) -> tuple[An
             model = PeftModel.from_pretrained(model, str(path))
         else:
             _load_trainable(model, path / TRAINABLE)
+    except SafetensorError as error:
+        raise ModelIntegrityError(
+            f"The adapter weights in {path} are corrupted ({error}); save the run again."
+        ) from error
     except (RuntimeError, ValueError, KeyError) as error:
-        if isinstance(error, AdapterMismatchError):
+        if isinstance(error, (AdapterMismatchError, ModelIntegrityError)):
             raise
         raise AdapterMismatchError(
             f"The adapter in {path} does not fit this base model: {str(error).splitlines()[0]}"

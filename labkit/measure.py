@@ -18,6 +18,8 @@ from typing import Any
 
 import psutil
 
+from labkit.estimate import estimate_memory  # noqa: F401  (labkit.measure.estimate_memory)
+
 MB = 1_000_000  # megabytes (10^6 bytes), as model cards and nvidia-smi report
 
 
