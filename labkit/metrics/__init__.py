@@ -1,0 +1,38 @@
+"""Evaluation for the course: metrics, thresholds, verdicts, leakage checks, curve diagnosis.
+
+Everything builds on scikit-learn; bad input raises :class:`labkit.errors.MetricsError` with a
+message that names the problem and the fix.
+"""
+
+from __future__ import annotations
+
+from labkit.metrics.curves import Diagnosis, diagnose_history
+from labkit.metrics.leakage import LeakageReport, find_leakage, normalise
+from labkit.metrics.report import Report, evaluate, from_counts
+from labkit.metrics.thresholds import (
+    ThresholdChoice,
+    at_threshold,
+    roc_points,
+    threshold_for,
+    threshold_sweep,
+)
+from labkit.metrics.verdicts import Verdict, compare, judge
+
+__all__ = [
+    "Diagnosis",
+    "LeakageReport",
+    "Report",
+    "ThresholdChoice",
+    "Verdict",
+    "at_threshold",
+    "compare",
+    "diagnose_history",
+    "evaluate",
+    "find_leakage",
+    "from_counts",
+    "judge",
+    "normalise",
+    "roc_points",
+    "threshold_for",
+    "threshold_sweep",
+]
