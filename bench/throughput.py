@@ -20,12 +20,12 @@ import tempfile
 import time
 
 import torch
-from labkit.data import load_task
 from torch.utils.data import DataLoader
 from transformers import DataCollatorWithPadding, get_linear_schedule_with_warmup, set_seed
 
 import labkit
 from labkit import methods
+from labkit.data import load_task
 from labkit.models import load_model
 from labkit.profiles import get_profile
 from labkit.train import _encode
@@ -77,9 +77,7 @@ def main() -> None:
     args = parser.parse_args()
     profile = get_profile("quick")
     task = load_task("reviews", limit=args.limit)
-    lr = {"full": profile.full_learning_rate, "head": profile.head_learning_rate}.get(
-        args.method, profile.learning_rate
-    )
+    lr = profile.learning_rate_for(args.method)
     settings = (args.method, args.epochs, profile.batch_size, profile.max_length, lr)
     print(f"task reviews: {len(task.train)} training examples; method {args.method}, "
           f"batch {profile.batch_size}, max_length {profile.max_length}, "

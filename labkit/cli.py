@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -25,6 +26,7 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--label-column", default=None)
     parser.add_argument("--limit", type=int, default=None, help="subsample N examples")
     parser.add_argument("--epochs", type=float, default=None)
+    parser.add_argument("--batch-size", type=int, default=None, help="per process (per GPU)")
     parser.add_argument("--profile", choices=("quick", "full"), default=None)
     parser.add_argument("--model", default=None, help="Hub model name (default: bundled MiniLM)")
     parser.add_argument("--json", dest="json_out", default=None, help="write the result as JSON")
@@ -91,8 +93,13 @@ def _dispatch(args: argparse.Namespace) -> int:
     raise AssertionError(args.command)  # argparse rejects anything else
 
 
+def is_main_process() -> bool:
+    """False in the extra processes of a ``torchrun`` / ``accelerate launch`` job."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def write_json(path: str | None, payload: dict) -> None:
-    """Write a JSON result file if a path was given (parents created)."""
-    if path:
+    """Write a JSON result file if a path was given (parents created); main process only."""
+    if path and is_main_process():
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(json.dumps(payload, indent=2, default=str))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from labkit.cli import write_json
+from labkit.cli import is_main_process, write_json
 
 
 def _task(args: argparse.Namespace, seed: int):
@@ -24,9 +24,11 @@ def train_command(args: argparse.Namespace) -> int:
     result = run(
         task, args.method, model=args.model,
         quantization=None if args.quant == "none" else args.quant, rank=args.rank,
-        epochs=args.epochs, seed=args.seed, profile=args.profile, output_dir=args.output_dir,
-        resume=args.resume,
+        epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, profile=args.profile,
+        output_dir=args.output_dir, resume=args.resume,
     )  # fmt: skip
+    if not is_main_process():
+        return 0
     print(result.summary())
     print()
     print(result.report)
@@ -48,7 +50,8 @@ def compare_command(args: argparse.Namespace) -> int:
         raise ConfigError(f"--seeds {args.seeds!r}: give integers, e.g. --seeds 0,1,2") from None
     task = _task(args, seeds[0])
     table = compare_methods(
-        task, methods, seeds, model=args.model, epochs=args.epochs, profile=args.profile,
+        task, methods, seeds, model=args.model, epochs=args.epochs, batch_size=args.batch_size,
+        profile=args.profile,
         baseline="full" if "full" in methods else methods[0],
     )  # fmt: skip
     shown = [c for c in table.columns if c != "reason"]

@@ -82,7 +82,7 @@ def compare_methods(
         rows.append(row)
     table = pd.DataFrame(rows).set_index("method")
     if baseline in runs:
-        verdicts = [compare(runs[baseline][0].report, runs[n][0].report) for n in names]
+        verdicts = [compare(runs[baseline][0].report, runs[n][0].report, name=n) for n in names]
         table["verdict"] = [v.verdict for v in verdicts]
         table["reason"] = [v.reason for v in verdicts]
     table.attrs["runs"] = runs

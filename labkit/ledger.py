@@ -40,6 +40,7 @@ def build_ledger(
     train_examples: float,
     tokenizer: Any,
     sample: list[dict],
+    processes: int = 1,
 ) -> dict[str, Any]:
     """Parameters, footprint, adapter size, memory (estimated and measured), time, speed."""
     from labkit.adapters import write_trainable
@@ -73,4 +74,5 @@ def build_ledger(
         "train_examples_per_s": train_examples / train_seconds if train_seconds else 0.0,
         "latency_ms_per_example": 1000 * _latency(model, tokenizer, sample, device),
         "device": device,
+        "processes": processes,
     }

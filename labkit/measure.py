@@ -89,6 +89,32 @@ def footprint_bytes(model: Any) -> int:
     return total
 
 
+def linear_layer_bytes(model: Any) -> tuple[int, int]:
+    """(bytes as stored, logical parameters) of the encoder's linear layers.
+
+    These are the layers bitsandbytes quantizes; a 4-bit weight counts as one parameter, and
+    its quantization constants (absmax, nested absmax, code table) count as bytes.
+    """
+    import torch
+
+    size = params = 0
+    for name, module in model.named_modules():
+        if not isinstance(module, torch.nn.Linear) or ".encoder." not in f".{name}.":
+            continue
+        weight = module.weight
+        size += weight.numel() * weight.element_size()
+        state = getattr(weight, "quant_state", None)
+        if state is not None:
+            size += _quant_state_bytes(state)
+            params += int(torch.Size(state.shape).numel())
+        else:
+            params += weight.numel()
+        scb = getattr(weight, "SCB", None)
+        if scb is not None:
+            size += scb.numel() * scb.element_size()
+    return size, params
+
+
 def _quant_state_bytes(state: Any) -> int:
     size = 0
     for name in ("absmax", "code"):

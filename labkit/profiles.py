@@ -30,6 +30,12 @@ class Profile:
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(self, **given)
 
+    def learning_rate_for(self, method: str) -> float:
+        """The default learning rate of a method: whole layers train slower than a new head."""
+        rates = {"full": self.full_learning_rate, "last_n": self.full_learning_rate,
+                 "head": self.head_learning_rate}  # fmt: skip
+        return rates.get(method, self.learning_rate)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -38,11 +44,11 @@ PROFILES = {
     "quick": Profile(
         name="quick",
         epochs=3,
-        batch_size=32,
+        batch_size=16,
         eval_batch_size=128,
         max_length=48,
-        learning_rate=1e-3,
-        head_learning_rate=2e-3,
+        learning_rate=2e-3,
+        head_learning_rate=1e-2,
         full_learning_rate=1e-4,
         limit=None,
     ),

@@ -162,9 +162,7 @@ def _precision_flags(device: str) -> dict[str, bool]:
 def _learning_rate(config: RunConfig, profile: Any, given: float | None) -> float:
     if given is not None:
         return given
-    return {"full": profile.full_learning_rate, "head": profile.head_learning_rate}.get(
-        config.method, profile.learning_rate
-    )
+    return profile.learning_rate_for(config.method)
 
 
 def _callbacks(config: RunConfig) -> list[Any]:
@@ -212,6 +210,7 @@ def _history(log_history: list[dict[str, Any]]) -> tuple[list[dict], list[dict]]
         losses = [s["loss"] for s in steps if previous_epoch < s["epoch"] <= epoch + 1e-9]
         row = {
             "epoch": round(epoch, 4),
+            "step": e["step"],
             "train_loss": sum(losses) / len(losses) if losses else None,
         }
         row.update({k: v for k, v in e.items() if k.startswith("eval_") and "runtime" not in k
@@ -381,6 +380,7 @@ def _train(task: Any, config: RunConfig, output_dir: Any, resume: bool, progress
     ledger = build_ledger(
         trainer.model, config, memory=memory, device=device, train_seconds=train_seconds,
         train_examples=len(train_set) * trained_epochs, tokenizer=tokenizer, sample=test_set,
+        processes=trainer.args.world_size,
     )  # fmt: skip
     return RunResult(
         config=asdict(config), report=report, history=history, steps=steps, ledger=ledger,

@@ -7,7 +7,7 @@ import torch
 
 from labkit import models
 from labkit.errors import ConfigError, ModelIntegrityError, OfflineError
-from labkit.measure import footprint_bytes
+from labkit.measure import footprint_bytes, linear_layer_bytes
 
 
 @pytest.fixture(scope="module")
@@ -31,28 +31,11 @@ def test_head_initialisation_is_seeded() -> None:
     assert not torch.equal(a.classifier.weight, c.classifier.weight)
 
 
-def _linear_bytes(model) -> tuple[int, int]:
-    """(bytes, logical parameters) of the encoder's linear layers, as stored."""
-    size = params = 0
-    for name, module in model.named_modules():
-        if "encoder" in name and hasattr(module, "weight") and name.endswith(("query", "key",
-                "value", "dense")):  # fmt: skip
-            weight = module.weight
-            size += weight.numel() * weight.element_size()
-            state = getattr(weight, "quant_state", None)
-            if state is not None:
-                size += state.absmax.numel() * state.absmax.element_size()
-                params += int(torch.Size(state.shape).numel())
-            else:
-                params += weight.numel()
-    return size, params
-
-
 @pytest.mark.parametrize("level", ["4bit-nf4", "4bit-fp4"])
 def test_4bit_linear_layers_take_at_most_016_of_fp32(fp32, level) -> None:
     quantized, _ = models.load_model(quantization=level)
-    q_bytes, q_params = _linear_bytes(quantized)
-    f_bytes, f_params = _linear_bytes(fp32[0])
+    q_bytes, q_params = linear_layer_bytes(quantized)
+    f_bytes, f_params = linear_layer_bytes(fp32[0])
     assert q_params == f_params  # a 4-bit weight still counts as one parameter
     assert q_bytes / f_bytes <= 0.16, q_bytes / f_bytes
     assert footprint_bytes(quantized) < 0.65 * footprint_bytes(fp32[0])
