@@ -330,6 +330,9 @@ def _train(task: Any, config: RunConfig, output_dir: Any, resume: bool, progress
         report_to="none",
         disable_tqdm=not progress,
         dataloader_num_workers=0,
+        # Classification losses are per-example means; with token averaging on, Trainer scales
+        # a peft model's loss by the number of processes (DDP then doubles the step size).
+        average_tokens_across_devices=False,
         **_precision_flags(device),
     )
 

@@ -58,7 +58,7 @@ def test_limit_subsamples_builtin_tasks_and_keeps_balance() -> None:
 
 
 def test_limit_too_small_says_the_minimum() -> None:
-    with pytest.raises(DataError, match=r"too small .* limit >= 300"):
+    with pytest.raises(DataError, match=r"too small .* limit >= 267"):
         load_task("fraud", limit=100)
 
 

@@ -32,9 +32,9 @@ BUILTIN_TASKS = {
         "sarcasm; held-out topics and words in the test split",
     ),
     "fraud": BuiltinSpec(
-        write=fraud.write_message, label_names=fraud.LABEL_NAMES, size=3000,
+        write=fraud.write_message, label_names=fraud.LABEL_NAMES, size=2000,
         positive_rate=fraud.POSITIVE_RATE, label_noise=0.0,
-        description="text messages, about 4% scams: the accuracy paradox, thresholds, ROC",
+        description="text messages, 4.5% scams: the accuracy paradox, thresholds, ROC",
     ),
 }  # fmt: skip
 
