@@ -6,10 +6,10 @@ import json
 
 import pytest
 import torch
-from labkit.data import load_task
 
 import labkit
 from labkit.adapters import load_adapter
+from labkit.data import load_task
 from labkit.errors import ModelIntegrityError, OutOfMemoryError
 
 pytestmark = pytest.mark.slow

@@ -11,10 +11,10 @@ import time
 
 import numpy as np
 import pytest
-from labkit.data import load_task
 
 import labkit
 from labkit.adapters import load_adapter, predict
+from labkit.data import load_task
 from labkit.errors import AdapterMismatchError, ConfigError, TrainingDivergedError
 
 pytestmark = pytest.mark.slow
