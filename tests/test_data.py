@@ -51,6 +51,22 @@ def test_fraud_is_imbalanced_between_2_and_5_percent() -> None:
     assert task.label_names == ["legitimate", "fraud"]
 
 
+def test_fraud_cues_appear_in_both_classes_and_the_test_split_is_held_out() -> None:
+    task = load_task("fraud")
+
+    def share(split, label, marker):
+        texts = [t for t, y in zip(split.texts, split.labels, strict=True) if y == label]
+        return sum(marker in t.lower() for t in texts) / len(texts)
+
+    # Links and phone numbers occur in genuine and fraudulent messages alike.
+    for label in (0, 1):
+        assert share(task.train, label, ".com") > 0.02
+    train_words = {w for t in task.train.texts for w in normalise(t).split()}
+    test_words = {w for t in task.test.texts for w in normalise(t).split()}
+    for held_out in ("meridian", "hmrc", "council", "safe"):
+        assert held_out in test_words and held_out not in train_words
+
+
 def test_limit_subsamples_builtin_tasks_and_keeps_balance() -> None:
     task = load_task("fraud", limit=600)
     assert sum(len(s) for s in task.splits.values()) == 600

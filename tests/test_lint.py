@@ -1,4 +1,4 @@
-"""Ruff keeps labkit, the tools and the tests clean (lint and format)."""
+"""Ruff keeps labkit, the tools, the tests and the notebooks clean (lint and format)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 from tests.conftest import ROOT
 
 RUFF = Path(sys.executable).parent / "ruff"
-TARGETS = ["labkit", "tests", "tools", "bench"]
+TARGETS = ["labkit", "tests", "tools", "bench", "book", "exercises", "solutions"]
 
 
 def test_ruff_check() -> None:

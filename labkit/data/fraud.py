@@ -6,9 +6,12 @@ thresholds and ROC curves. The task has honest difficulty in both directions:
 
 - legitimate messages that sound alarming (real card alerts, one-time codes, friends asking
   for money back, delivery updates with tracking links);
-- scams that sound ordinary (no link, no prize: "Hi mum, this is my new number...").
+- scams that sound ordinary (no link, no prize: "Hi mum, this is my new number...");
+- links and phone numbers in both classes, so "has a link" is not the answer: what matters is
+  whether the message asks for credentials, codes or money through an unusual channel.
 
-The test split uses held-out brands, names and some held-out scam phrasings.
+The test split uses held-out brands, names and domains, held-out scam schemes and held-out
+legitimate alarms, so a model has to generalise from meaning rather than memorise templates.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from dataclasses import dataclass
 
 LABEL_NAMES = ["legitimate", "fraud"]
 POSITIVE_RATE = 0.045
+# Share of legitimate test messages that are genuine alarms unlike anything in training.
+HELD_OUT_ALARM_RATE = 0.05
 
 
 @dataclass(frozen=True)
@@ -51,9 +56,19 @@ def _amount(rng: random.Random) -> str:
     return f"£{rng.choice([12, 18, 25, 40, 60, 85, 120, 150, 240, 300, 450])}"
 
 
-def _legitimate(rng: random.Random, n: Names) -> str:
+def _phone(rng: random.Random, prefix: str = "0") -> str:
+    return f"{prefix}{rng.randint(100, 999)} {rng.randint(100000, 999999)}"
+
+
+def _site(brand: str, page: str) -> str:
+    """A company's own address: its name as the domain, as genuine messages use."""
+    return f"{brand.lower().replace(' ', '')}.com/{page}"
+
+
+def _legitimate(rng: random.Random, n: Names, held_out: bool) -> str:
     bank, shop, courier = rng.choice(n.banks), rng.choice(n.shops), rng.choice(n.couriers)
     person, amount = rng.choice(n.people), _amount(rng)
+
     code, card = rng.randint(100000, 999999), rng.randint(1000, 9999)
     day = rng.choice(["Monday", "Tuesday", "Thursday", "Friday", "tomorrow", "Saturday"])
     options = [
@@ -86,17 +101,34 @@ def _legitimate(rng: random.Random, n: Names) -> str:
         "on the back of your card.",
         f"Your {shop} gift card balance is {amount}. Spend it in store or online.",
         f"It's {person}, stuck in a meeting till 4. Can you grab milk on the way home?",
+        # Real messages with links and phone numbers.
+        f"{bank}: your new card is on its way. Questions? See {_site(bank, 'cards')} or call "
+        f"{_phone(rng, '03')}.",
+        f"{courier}: your parcel is out for delivery today. Live tracking: "
+        f"{_site(courier, 'track')}",
+        f"{person} here, this is my work mobile: {_phone(rng, '07')}. Call me after 5 about "
+        "the flat.",
+        f"{shop}: your return was received. Details at {_site(shop, 'returns')}",
     ]
+    if held_out and rng.random() < HELD_OUT_ALARM_RATE:
+        # Alarming-sounding but genuine: urgency and money, yet no request for secrets.
+        options = [
+            f"Final reminder: your council tax payment of {amount} is due {day}. Pay in your "
+            "online account as usual.",
+            f"{bank}: we noticed a payment of {amount} to a new payee. If you made it, no action "
+            "is needed.",
+            f"Hi, it's {person}. Lost my wallet on the train, can you pay for lunch {day}? "
+            "I'll settle up next week.",
+            f"Your {shop} password was changed. If this was you, ignore this message; if not, "
+            f"reset it in the app or at {_site(shop, 'account')}",
+        ]
     return rng.choice(options)
 
 
 def _scam(rng: random.Random, n: Names, held_out: bool) -> str:
     bank, shop, courier = rng.choice(n.banks), rng.choice(n.shops), rng.choice(n.couriers)
     person, amount, link = rng.choice(n.people), _amount(rng), rng.choice(n.domains)
-    card, phone = (
-        rng.randint(1000, 9999),
-        f"07{rng.randint(100, 999)} {rng.randint(100000, 999999)}",
-    )
+    card, phone = rng.randint(1000, 9999), _phone(rng, rng.choice(["07", "03", "08"]))
     options = [
         # Scams that copy legitimate messages almost word for word.
         f"{bank}: card ending {card} was used for {amount} at {shop}. Not you? Call our fraud "
@@ -122,6 +154,13 @@ def _scam(rng: random.Random, n: Names, held_out: bool) -> str:
             f"HMRC: you are owed a tax rebate of {amount}. Submit your bank details at {link}",
             f"Hey it's me, new phone. Got a minute? Need a small favour with a payment of {amount}.",
             f"Your {shop} account will be closed today unless you update your billing at {link}",
+            # Schemes the training data never shows, and no link to give them away.
+            f"This is the {bank} fraud team. Your savings are at risk: move them to the safe "
+            "account we set up for you today.",
+            f"Your energy refund of {amount} is ready. Reply with your sort code and account "
+            "number to receive it.",
+            f"{person} from IT support: please read me the code we just sent to your phone so we "
+            "can fix your email.",
         ]
     return rng.choice(options)
 
@@ -129,4 +168,4 @@ def _scam(rng: random.Random, n: Names, held_out: bool) -> str:
 def write_message(label: int, rng: random.Random, held_out: bool) -> str:
     """One message: label 1 a scam, 0 legitimate; ``held_out`` uses the test split's names."""
     names = TEST_NAMES if held_out else TRAIN_NAMES
-    return _scam(rng, names, held_out) if label == 1 else _legitimate(rng, names)
+    return _scam(rng, names, held_out) if label == 1 else _legitimate(rng, names, held_out)
