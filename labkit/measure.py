@@ -2,12 +2,15 @@
 
 Measured peaks are honest about their origin: on a CUDA GPU the allocator's peak for the run
 (after resetting the counter); on a CPU the peak resident memory of the process sampled during
-the run, minus the memory held just before it started, so earlier runs in the same process do
-not inflate it.
+the run, minus the memory held just before it started. Before that baseline is taken, garbage
+is collected and the C allocator hands its free pages back to the system (``malloc_trim``), so
+memory freed by earlier runs in the same process is neither counted nor silently reused.
 """
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import os
 import statistics
 import threading
@@ -21,6 +24,15 @@ import psutil
 from labkit.estimate import estimate_memory  # noqa: F401  (labkit.measure.estimate_memory)
 
 MB = 1_000_000  # megabytes (10^6 bytes), as model cards and nvidia-smi report
+
+
+def release_free_memory() -> None:
+    """Collect garbage and return the C heap's free pages to the system (glibc; else a no-op)."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, Windows, musl)
+        pass
 
 
 @dataclass
@@ -47,6 +59,7 @@ class PeakMemory:
             torch.cuda.reset_peak_memory_stats()
             self.baseline = self.peak = torch.cuda.memory_allocated()
             return self
+        release_free_memory()
         process = psutil.Process(os.getpid())
         self.baseline = self.peak = process.memory_info().rss
 
