@@ -69,7 +69,7 @@ def build_ledger(
         },  # fmt: skip
         "peak_memory_mb": memory.increase / MB,
         "peak_memory_total_mb": memory.peak / MB,
-        "peak_memory_kind": "CUDA allocator peak" if device == "cuda" else "process RSS increase",
+        "peak_memory_kind": memory.kind,
         "train_seconds": train_seconds,
         "train_examples_per_s": train_examples / train_seconds if train_seconds else 0.0,
         "latency_ms_per_example": 1000 * _latency(model, tokenizer, sample, device),

@@ -1,10 +1,11 @@
 """The efficiency ledger: parameters, memory (estimated and measured), time, throughput.
 
 Measured peaks are honest about their origin: on a CUDA GPU the allocator's peak for the run
-(after resetting the counter); on a CPU the peak resident memory of the process sampled during
-the run, minus the memory held just before it started. Before that baseline is taken, garbage
-is collected and the C allocator hands its free pages back to the system (``malloc_trim``), so
-memory freed by earlier runs in the same process is neither counted nor silently reused.
+(after resetting the counter). On a CPU with glibc (Linux) the peak of the bytes the C heap has
+handed out and not yet freed (``mallinfo2``), sampled during the run, minus the bytes in use
+when it started: PyTorch's CPU tensors live there, and neither pages freed by earlier runs nor
+fragmentation can shift the figure. Elsewhere (macOS, Windows) the peak resident memory of the
+process, after collecting garbage, minus the resident memory when the run started.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,13 +28,28 @@ from labkit.estimate import estimate_memory  # noqa: F401  (labkit.measure.estim
 MB = 1_000_000  # megabytes (10^6 bytes), as model cards and nvidia-smi report
 
 
-def release_free_memory() -> None:
-    """Collect garbage and return the C heap's free pages to the system (glibc; else a no-op)."""
-    gc.collect()
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost")]  # fmt: skip
+
+
+def _glibc_heap_counter() -> Callable[[], int] | None:
+    """A function giving the C heap's bytes in use (all arenas), or None without glibc 2.33+."""
     try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc (macOS, Windows, musl)
-        pass
+        mallinfo2 = ctypes.CDLL("libc.so.6").mallinfo2
+    except (OSError, AttributeError):
+        return None
+    mallinfo2.restype = _MallInfo2
+
+    def heap_in_use() -> int:
+        info = mallinfo2()
+        return info.uordblks + info.hblkhd  # small blocks in use + large (mmapped) blocks
+
+    return heap_in_use
+
+
+HEAP_IN_USE = _glibc_heap_counter()
 
 
 @dataclass
@@ -59,13 +76,12 @@ class PeakMemory:
             torch.cuda.reset_peak_memory_stats()
             self.baseline = self.peak = torch.cuda.memory_allocated()
             return self
-        release_free_memory()
-        process = psutil.Process(os.getpid())
-        self.baseline = self.peak = process.memory_info().rss
+        gc.collect()
+        self.baseline = self.peak = self._current()
 
         def sample() -> None:
             while not self._stop.wait(self.interval):
-                self.peak = max(self.peak, process.memory_info().rss)
+                self.peak = max(self.peak, self._current())
 
         self._thread = threading.Thread(target=sample, daemon=True)
         self._thread.start()
@@ -81,7 +97,18 @@ class PeakMemory:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-        self.peak = max(self.peak, psutil.Process(os.getpid()).memory_info().rss)
+        self.peak = max(self.peak, self._current())
+
+    @property
+    def kind(self) -> str:
+        """What the figure measures, for reports."""
+        if self.device == "cuda":
+            return "CUDA allocator peak"
+        return "C heap in use" if HEAP_IN_USE else "process RSS increase"
+
+    @staticmethod
+    def _current() -> int:
+        return HEAP_IN_USE() if HEAP_IN_USE else psutil.Process(os.getpid()).memory_info().rss
 
 
 def footprint_bytes(model: Any) -> int:
