@@ -5,6 +5,8 @@
   its built-in CPU code, which is correct, only slower.
 - bitsandbytes' 8-bit matmul logs "inputs will be cast from torch.float32 to float16" on every
   call: LLM.int8 quantizes activations through fp16 by design.
+- peft reads ``is_gradient_checkpointing``, which transformers renamed, and each read warns that
+  the old name will go away: a notice for library authors, not for learners.
 - transformers prints a load report listing the new classification head as MISSING: that is
   expected, the head is what fine-tuning trains.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 
 _NOISY_LOGGERS = (
     "bitsandbytes.backends.cpu.ops",
@@ -26,6 +29,7 @@ def quiet_libraries() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     for name in _NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", "`is_gradient_checkpointing`", FutureWarning)
     try:
         from transformers.utils import logging as hf_logging
 

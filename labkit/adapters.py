@@ -125,12 +125,9 @@ def load_adapter(path: str | Path, *, base_model: str | None = None) -> tuple[An
         if (path / "adapter_config.json").exists():
             from peft import PeftModel, prepare_model_for_kbit_training
 
-            from labkit.methods import quiet_peft_notices
-
             if config.get("quantization"):  # the same preparation as in training
                 model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
-            with quiet_peft_notices():
-                model = PeftModel.from_pretrained(model, str(path))
+            model = PeftModel.from_pretrained(model, str(path))
         else:
             _load_trainable(model, path / TRAINABLE)
     except SafetensorError as error:

@@ -8,11 +8,8 @@ a quantized model this is QLoRA). ``LoRALinear`` is the from-scratch layer of th
 
 from __future__ import annotations
 
-import contextlib
 import math
 import re
-import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -214,16 +211,7 @@ def _apply_lora(model, rank, alpha, dropout, targets, quantized, gradient_checkp
         target_modules=target_names,
         modules_to_save=[m for m in HEAD_MODULES if _has_module(model, m)],
     )
-    with quiet_peft_notices():
-        return get_peft_model(model, config)
-
-
-@contextlib.contextmanager
-def quiet_peft_notices() -> Iterator[None]:
-    """Silence peft's read of a property transformers renamed (a notice for library authors)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "`is_gradient_checkpointing`", FutureWarning)
-        yield
+    return get_peft_model(model, config)
 
 
 def _has_module(model: nn.Module, short: str) -> bool:
