@@ -117,8 +117,8 @@ def _legitimate(rng: random.Random, n: Names, held_out: bool) -> str:
             "online account as usual.",
             f"{bank}: we noticed a payment of {amount} to a new payee. If you made it, no action "
             "is needed.",
-            f"Hi, it's {person}. Lost my wallet on the train, can you pay for lunch {day}? "
-            "I'll settle up next week.",
+            f"{bank}: your overdraft limit changes on {day}. The details are in your online "
+            "banking; there is nothing you need to do.",
             f"Your {shop} password was changed. If this was you, ignore this message; if not, "
             f"reset it in the app or at {_site(shop, 'account')}",
         ]
