@@ -56,7 +56,7 @@ def _amount(rng: random.Random) -> str:
     return f"£{rng.choice([12, 18, 25, 40, 60, 85, 120, 150, 240, 300, 450])}"
 
 
-def _phone(rng: random.Random, prefix: str = "0") -> str:
+def _phone(rng: random.Random, prefix: str) -> str:
     return f"{prefix}{rng.randint(100, 999)} {rng.randint(100000, 999999)}"
 
 
@@ -68,7 +68,6 @@ def _site(brand: str, page: str) -> str:
 def _legitimate(rng: random.Random, n: Names, held_out: bool) -> str:
     bank, shop, courier = rng.choice(n.banks), rng.choice(n.shops), rng.choice(n.couriers)
     person, amount = rng.choice(n.people), _amount(rng)
-
     code, card = rng.randint(100000, 999999), rng.randint(1000, 9999)
     day = rng.choice(["Monday", "Tuesday", "Thursday", "Friday", "tomorrow", "Saturday"])
     options = [
