@@ -6,16 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from labkit.errors import ConfigError
+from labkit.catalog import DEFAULT_COMPARISON, RUN_NAMES, parse_run_names
 
-# Short names used by the CLI and the notebooks -> run() arguments.
+# Kept for callers of the old name: run name -> run() arguments.
 METHOD_SPECS: dict[str, dict[str, Any]] = {
-    "full": {"method": "full"},
-    "head": {"method": "head"},
-    "last_n": {"method": "last_n"},
-    "lora": {"method": "lora"},
-    "qlora8": {"method": "lora", "quantization": "8bit"},
-    "qlora4": {"method": "lora", "quantization": "4bit-nf4"},
+    name: {"method": method, "quantization": quant} for name, (method, quant) in RUN_NAMES.items()
 }
 COLUMNS = {
     "accuracy": lambda r: r.report.accuracy,
@@ -23,54 +18,60 @@ COLUMNS = {
     "precision": lambda r: r.report.precision,
     "recall": lambda r: r.report.recall,
     "roc_auc": lambda r: r.report.roc_auc,
+    "trainable_params": lambda r: r.ledger["trainable_params"],
     "trainable_percent": lambda r: r.ledger["trainable_percent"],
     "footprint_mb": lambda r: r.ledger["footprint_mb"],
-    "peak_memory_mb": lambda r: r.ledger["peak_memory_mb"],
+    "train_peak_mb": lambda r: r.ledger["train_peak_mb"],
+    "total_memory_mb": lambda r: r.ledger["total_memory_mb"],
+    "adapter_mb": lambda r: r.ledger["adapter_mb"],
     "train_seconds": lambda r: r.ledger["train_seconds"],
     "examples_per_s": lambda r: r.ledger["train_examples_per_s"],
 }
 
 
 def parse_methods(methods: str | list[str]) -> list[str]:
-    """Split and validate method short names."""
-    names = [m.strip() for m in methods.split(",")] if isinstance(methods, str) else list(methods)
-    unknown = [m for m in names if m not in METHOD_SPECS]
-    if unknown or not names:
-        raise ConfigError(f"Unknown methods {unknown}: choose from {list(METHOD_SPECS)}.")
-    return names
+    """Split and validate run names ("full,lora,qlora4")."""
+    return parse_run_names(methods)
 
 
 def compare_methods(
     task: Any,
-    methods: str | list[str] = ("full", "head", "last_n", "lora", "qlora8", "qlora4"),
+    methods: str | list[str] | tuple[str, ...] = DEFAULT_COMPARISON,
     seeds: list[int] | tuple[int, ...] = (0,),
     *,
     baseline: str = "full",
-    progress: bool = False,
+    progress: bool = True,
     **run_options: Any,
 ):
     """Train each method on each seed; return a DataFrame with one row per method.
 
-    Columns: the test metrics, trainable %, footprint, measured peak memory, training time and
-    throughput, and the verdict against ``baseline`` (``labkit.metrics.compare``). With several
-    seeds each number is the mean and a ``<column>_std`` column holds the spread. The runs are
-    in ``table.attrs["runs"]``.
+    ``methods`` are run names of :mod:`labkit.catalog` ("full", "head", "last_n", "lora",
+    "qlora8", "qlora4"). Columns: the test metrics, trainable parameters, the model's
+    footprint, the training peak and the total memory (footprint + peak), adapter size,
+    training time and throughput. With several seeds each number is the mean over seeds and a
+    ``<column>_std`` column holds the spread (sample standard deviation). The verdict against
+    ``baseline`` uses every seed (:func:`labkit.metrics.compare_seeds`) and says when a
+    difference is inside the seed-to-seed noise. A progress bar shows which run (k of n) is
+    training. The runs are in ``table.attrs["runs"]``.
     """
     import pandas as pd
+    from tqdm.auto import tqdm
 
-    from labkit.metrics import compare
+    from labkit.metrics import compare_seeds
     from labkit.train import run
 
     names = parse_methods(list(methods) if not isinstance(methods, str) else methods)
+    seeds = list(seeds)
     if isinstance(task, (str, Path)):
         from labkit.data import load_task
 
         task = load_task(task, seed=seeds[0], limit=run_options.pop("limit", None))
     runs: dict[str, list[Any]] = {name: [] for name in names}
-    for seed in seeds:
-        for name in names:
-            runs[name].append(run(task, **METHOD_SPECS[name], seed=seed, progress=progress,
-                                  **run_options))  # fmt: skip
+    jobs = [(seed, name) for seed in seeds for name in names]
+    bar = tqdm(jobs, desc="compare", unit="run", disable=not progress)
+    for k, (seed, name) in enumerate(bar, start=1):
+        bar.set_description(f"run {k}/{len(jobs)}: {name}, seed {seed}")
+        runs[name].append(run(task, name, seed=seed, progress=False, **run_options))
     rows = []
     for name in names:
         row: dict[str, Any] = {"method": name}
@@ -82,11 +83,13 @@ def compare_methods(
         rows.append(row)
     table = pd.DataFrame(rows).set_index("method")
     if baseline in runs:
-        verdicts = [compare(runs[baseline][0].report, runs[n][0].report, name=n) for n in names]
+        base = [r.report for r in runs[baseline]]
+        verdicts = [compare_seeds(base, [r.report for r in runs[n]], name=n) for n in names]
         table["verdict"] = [v.verdict for v in verdicts]
         table["reason"] = [v.reason for v in verdicts]
     table.attrs["runs"] = runs
-    table.attrs["seeds"] = list(seeds)
+    table.attrs["seeds"] = seeds
+    table.attrs["task"] = getattr(task, "name", str(task))
     return table
 
 
@@ -106,7 +109,7 @@ def save_comparison(table: Any, folder: str | Path) -> dict[str, Path]:
                                         indent=2, default=float))  # fmt: skip
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     flat = table.reset_index()
-    method_comparison(flat, x="peak_memory_mb", y="accuracy", ax=axes[0])
+    method_comparison(flat, x="total_memory_mb", y="accuracy", ax=axes[0])
     method_comparison(flat, x="train_seconds", y="accuracy", ax=axes[1])
     fig.tight_layout()
     fig.savefig(paths["png"], dpi=120)

@@ -44,6 +44,10 @@ class TrainingDivergedError(LabkitError, RuntimeError):
     """The loss became NaN/inf or exploded during training."""
 
 
+class TrainingIneffectiveError(LabkitError, RuntimeError):
+    """Training finished but changed nothing (e.g. a LoRA adapter still at its initial value)."""
+
+
 class OutOfMemoryError(LabkitError, RuntimeError):
     """The accelerator ran out of memory; the message lists what to change."""
 

@@ -1,7 +1,10 @@
 """Run profiles: one code path, two sizes.
 
-``quick`` fits a laptop CPU (bundled model, built-in data, about a minute per run); ``full``
-is for a GPU (bigger batches, more epochs, longer inputs). Notebooks pick with one variable.
+``quick`` fits a laptop CPU: the bundled model, the built-in real data (``sentences``), short
+inputs and at most ``limit`` training examples, so a run takes about a minute. ``full`` is for a
+GPU: bigger batches, longer inputs, every training example and, when the Hub can be reached, a
+larger Hub data set (``sst2``), falling back to the built-in one offline. Both train 3 epochs.
+Notebooks pick with one variable: ``PROFILE = labkit.default_profile()``.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ class Profile:
     head_learning_rate: float
     full_learning_rate: float
     limit: int | None
+    task: str = "sentences"
+    fallback_task: str = "sentences"
 
     def with_overrides(self, **overrides: Any) -> Profile:
         given = {k: v for k, v in overrides.items() if v is not None}
@@ -51,6 +56,7 @@ PROFILES = {
         head_learning_rate=1e-2,
         full_learning_rate=1e-4,
         limit=None,
+        task="sentences",
     ),
     "full": Profile(
         name="full",
@@ -62,6 +68,7 @@ PROFILES = {
         head_learning_rate=2e-3,
         full_learning_rate=5e-5,
         limit=None,
+        task="sst2",
     ),
 }
 
@@ -79,3 +86,17 @@ def get_profile(name: str | None) -> Profile:
     if name not in PROFILES:
         raise ConfigError(f"Unknown profile {name!r}: use one of {sorted(PROFILES)}.")
     return PROFILES[name]
+
+
+def default_task(profile: str | None = None) -> str:
+    """The task a profile trains on by default: the Hub task when reachable, else the fallback.
+
+    ``quick`` -> ``"sentences"`` (built-in, offline). ``full`` -> ``"sst2"`` from the Hugging
+    Face Hub, or ``"sentences"`` when ``HF_HUB_OFFLINE``/``HF_DATASETS_OFFLINE`` is set.
+    """
+    chosen = get_profile(profile)
+    if chosen.task == chosen.fallback_task:
+        return chosen.task
+    from labkit.data.hub import is_offline
+
+    return chosen.fallback_task if is_offline() else chosen.task

@@ -16,7 +16,7 @@ from labkit.metrics.thresholds import (
     threshold_for,
     threshold_sweep,
 )
-from labkit.metrics.verdicts import Verdict, compare, judge
+from labkit.metrics.verdicts import Verdict, compare, compare_seeds, judge
 
 __all__ = [
     "Diagnosis",
@@ -26,6 +26,7 @@ __all__ = [
     "Verdict",
     "at_threshold",
     "compare",
+    "compare_seeds",
     "diagnose_history",
     "evaluate",
     "find_leakage",

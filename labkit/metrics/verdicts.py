@@ -116,6 +116,24 @@ def compare(
             f"Cannot compare {missing}: one of the reports has no value for it (ROC-AUC needs "
             "y_score in evaluate). Drop it from metrics."
         )
+    return _verdict_from(
+        differences, metrics, candidate.recall, baseline.recall,
+        good_within=good_within, bad_drop=bad_drop, recall_floor=recall_floor, name=name,
+    )  # fmt: skip
+
+
+def _verdict_from(
+    differences: dict[str, dict[str, float | None]],
+    metrics: Sequence[str],
+    candidate_recall: float,
+    baseline_recall: float,
+    *,
+    good_within: float,
+    bad_drop: float,
+    recall_floor: float,
+    name: str,
+) -> Verdict:
+    """The rules of :func:`compare`, applied to (baseline, candidate) metric values."""
     drops = {m: round(-differences[m]["absolute"], 12) for m in metrics}
     worst = max(drops, key=drops.get)
     old, new = differences[worst]["baseline"], differences[worst]["candidate"]
@@ -126,10 +144,10 @@ def compare(
         return Verdict("bad", f"{name} loses {points:.1f} points of {label} against the "
                        f"baseline {numbers}, more than the {bad_drop * 100:g}-point limit: bad.",
                        differences)  # fmt: skip
-    if candidate.recall < recall_floor <= baseline.recall:
-        return Verdict("bad", f"Recall collapsed: {name} finds only {candidate.recall:.0%} of "
-                       f"the positives (recall {candidate.recall:.3f} vs the baseline's "
-                       f"{baseline.recall:.3f}), below the floor of {recall_floor:.2f}: bad.",
+    if candidate_recall < recall_floor <= baseline_recall:
+        return Verdict("bad", f"Recall collapsed: {name} finds only {candidate_recall:.0%} of "
+                       f"the positives (recall {candidate_recall:.3f} vs the baseline's "
+                       f"{baseline_recall:.3f}), below the floor of {recall_floor:.2f}: bad.",
                        differences)  # fmt: skip
     if drops[worst] <= 0:
         listed = " and ".join(PRETTY[m] for m in metrics)
@@ -141,6 +159,75 @@ def compare(
     return Verdict("acceptable", f"{name} drops {points:.1f} points of {label} {numbers}: more "
                    f"than the {good_within * 100:g}-point margin for good, but within the "
                    f"{bad_drop * 100:g}-point limit: acceptable.", differences)  # fmt: skip
+
+
+def compare_seeds(
+    baseline: Sequence[Report],
+    candidate: Sequence[Report],
+    *,
+    good_within: float = 0.02,
+    bad_drop: float = 0.05,
+    recall_floor: float = 0.5,
+    metrics: Sequence[str] = ("accuracy", "f1"),
+    name: str = "The candidate",
+) -> Verdict:
+    """:func:`compare` over several seeds: the rules applied to the means over seeds.
+
+    ``baseline[i]`` and ``candidate[i]`` are runs with the same seed (paired). With two or
+    more pairs the reason also gives the spread: the mean change of the deciding metric with
+    its 95% confidence interval (t distribution over the paired differences), and says when
+    that interval includes zero - the difference is then inside the seed-to-seed noise.
+    ``differences`` hold the means; ``differences[m]["ci95"]`` the interval's half-width.
+    """
+    import statistics
+
+    baseline, candidate = list(baseline), list(candidate)
+    if not baseline or len(baseline) != len(candidate):
+        raise MetricsError(
+            f"compare_seeds needs one candidate report per baseline report (same seeds); got "
+            f"{len(baseline)} and {len(candidate)}."
+        )
+    for b, c in zip(baseline, candidate, strict=True):
+        _check_compare_args(b, c, good_within, bad_drop, metrics)
+    if len(baseline) == 1:
+        return compare(baseline[0], candidate[0], good_within=good_within, bad_drop=bad_drop,
+                       recall_floor=recall_floor, metrics=metrics, name=name)  # fmt: skip
+    from scipy import stats
+
+    differences: dict[str, dict[str, float | None]] = {}
+    for metric in COMPARED:
+        pairs = [(getattr(b, metric), getattr(c, metric)) for b, c in zip(baseline, candidate,
+                                                                           strict=True)]  # fmt: skip
+        if any(old is None or new is None for old, new in pairs):
+            continue
+        diff = _difference(statistics.fmean(float(o) for o, _ in pairs),
+                           statistics.fmean(float(n) for _, n in pairs))  # fmt: skip
+        changes = [float(n) - float(o) for o, n in pairs]
+        spread = statistics.stdev(changes) / len(changes) ** 0.5
+        diff["ci95"] = float(stats.t.ppf(0.975, len(changes) - 1) * spread)
+        differences[metric] = diff
+    missing = [m for m in metrics if m not in differences]
+    if missing:
+        raise MetricsError(f"Cannot compare {missing}: a report has no value for it.")
+    mean_recall = [statistics.fmean(float(r.recall) for r in reports)
+                   for reports in (candidate, baseline)]  # fmt: skip
+    verdict = _verdict_from(
+        differences, metrics, mean_recall[0], mean_recall[1], good_within=good_within,
+        bad_drop=bad_drop, recall_floor=recall_floor, name=name,
+    )  # fmt: skip
+    worst = max(metrics, key=lambda m: -differences[m]["absolute"])
+    change, half = differences[worst]["absolute"], differences[worst]["ci95"]
+    spread = (f" Over {len(baseline)} seeds the mean change of {PRETTY[worst]} is "
+              f"{100 * change:+.1f} points (95% interval {100 * (change - half):+.1f} to "
+              f"{100 * (change + half):+.1f})")  # fmt: skip
+    if abs(change) <= half:
+        spread += (
+            ": the interval includes zero, so the difference is inside the seed-to-seed noise."
+        )
+    else:
+        spread += ": larger than the seed-to-seed noise."
+    verdict.reason += spread
+    return verdict
 
 
 def _share(report: Report) -> tuple[float, str]:
