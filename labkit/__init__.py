@@ -16,10 +16,20 @@ _LAZY = {
     "default_profile": ("labkit.profiles", "default_profile"),
     "run": ("labkit.train", "run"),
     "RunResult": ("labkit.train", "RunResult"),
+    "fit": ("labkit.train", "fit"),
+    "encode": ("labkit.train", "encode"),
+    "make_trainer": ("labkit.train", "make_trainer"),
+    "train_measured": ("labkit.train", "train_measured"),
+    "finish": ("labkit.train", "finish"),
+    "default_task": ("labkit.profiles", "default_task"),
+    "estimate_memory": ("labkit.estimate", "estimate_memory"),
     "compare_methods": ("labkit.compare", "compare_methods"),
     "load_task": ("labkit.data", "load_task"),
     "load_model": ("labkit.models", "load_model"),
 }
+
+_SUBMODULES = ("catalog", "data", "device", "errors", "methods", "metrics", "models", "plots",
+               "measure", "estimate", "notebook", "adapters")  # fmt: skip
 
 __all__ = ["__version__", *_LAZY]
 
@@ -28,4 +38,6 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         module, attr = _LAZY[name]
         return getattr(importlib.import_module(module), attr)
+    if name in _SUBMODULES:
+        return importlib.import_module(f"labkit.{name}")
     raise AttributeError(f"module 'labkit' has no attribute {name!r}")
