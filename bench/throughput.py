@@ -28,7 +28,7 @@ from labkit import methods
 from labkit.data import load_task
 from labkit.models import load_model
 from labkit.profiles import get_profile
-from labkit.train import _encode
+from labkit.train import encode
 
 
 def plain_loop(
@@ -38,7 +38,7 @@ def plain_loop(
     model, tokenizer = load_model(num_labels=len(task.label_names), seed=0)
     set_seed(0)
     model = methods.apply(model, method)
-    rows = _encode(task.train, tokenizer, max_length)
+    rows = encode(task, tokenizer, max_length)["train"]
     loader = DataLoader(rows, batch_size=batch_size, shuffle=True,
                         collate_fn=DataCollatorWithPadding(tokenizer))  # fmt: skip
     params = [p for p in model.parameters() if p.requires_grad]

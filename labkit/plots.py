@@ -36,6 +36,8 @@ GRID_STYLE: dict[str, Any] = {"alpha": 0.3, "linewidth": 0.6}
 # Column name -> readable axis label. Names not listed here are turned into words by _pretty().
 AXIS_LABELS: dict[str, str] = {
     "peak_memory_mb": "peak memory (MB)",
+    "total_memory_mb": "total memory: model + training peak (MB)",
+    "train_peak_mb": "training peak above the model (MB)",
     "footprint_mb": "footprint (MB)",
     "train_seconds": "train seconds",
     "examples_per_s": "examples per second",
@@ -471,7 +473,7 @@ def _labels_of(frame: pd.DataFrame, label: str) -> list[str]:
 def method_comparison(
     table: Any,
     *,
-    x: str = "peak_memory_mb",
+    x: str = "total_memory_mb",
     y: str = "accuracy",
     label: str = "method",
     ax: Axes | None = None,

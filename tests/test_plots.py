@@ -232,17 +232,17 @@ def test_metric_vs_threshold_lines_and_mark():
 def test_method_comparison_points_names_errorbars():
     table = pd.DataFrame({
         "method": ["full", "lora", "qlora4"],
-        "peak_memory_mb": [900.0, 400.0, 250.0],
+        "total_memory_mb": [900.0, 400.0, 250.0],
         "train_seconds": [60.0, 30.0, 45.0],
         "accuracy": [0.90, 0.89, 0.88],
         "accuracy_std": [0.01, 0.02, 0.015],
     })  # fmt: skip
     fig, axes = plt.subplots(1, 2)
-    ax = plots.method_comparison(table, x="peak_memory_mb", y="accuracy", ax=axes[0])
+    ax = plots.method_comparison(table, x="total_memory_mb", y="accuracy", ax=axes[0])
     assert ax is axes[0]
     assert len(ax.collections[0].get_offsets()) == 3
     np.testing.assert_allclose(ax.collections[0].get_offsets(),
-                               table[["peak_memory_mb", "accuracy"]].to_numpy())  # fmt: skip
+                               table[["total_memory_mb", "accuracy"]].to_numpy())  # fmt: skip
     assert [t.get_text() for t in ax.texts] == ["full", "lora", "qlora4"]
     assert len(ax.containers) == 1  # the error bars
     assert ax.get_xlabel() == "peak memory (MB)"
@@ -253,8 +253,8 @@ def test_method_comparison_points_names_errorbars():
     assert [t.get_text() for t in ax.texts] == ["full", "lora", "qlora4"]
     assert len(ax.containers) == 0
     assert ax.get_xlabel() == "train seconds"
-    with pytest.raises(MetricsError, match="'peak_memory_mb'"):
-        plots.method_comparison(indexed.drop(columns="peak_memory_mb"))
+    with pytest.raises(MetricsError, match="'total_memory_mb'"):
+        plots.method_comparison(indexed.drop(columns="total_memory_mb"))
 
 
 def test_rank_sweep_log2_and_secondary():
