@@ -245,7 +245,7 @@ def test_method_comparison_points_names_errorbars():
                                table[["total_memory_mb", "accuracy"]].to_numpy())  # fmt: skip
     assert [t.get_text() for t in ax.texts] == ["full", "lora", "qlora4"]
     assert len(ax.containers) == 1  # the error bars
-    assert ax.get_xlabel() == "peak memory (MB)"
+    assert ax.get_xlabel() == "total memory: model + training peak (MB)"
     assert ax.get_ylabel() == "accuracy"
 
     indexed = table.drop(columns="accuracy_std").set_index("method")
