@@ -17,11 +17,14 @@ export MPLBACKEND ?= Agg
 
 venv: $(STAMP)
 
-# torch first, pinned: any looser requirement would pull a newer torch with GBs of CUDA packages.
+# torch first, pinned, with the PyTorch CPU index as an extra index: from PyPI alone, Linux gets
+# the CUDA build and its nvidia-* packages. Where that index cannot be reached, pip retries,
+# warns and takes the default index (a few seconds).
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet torch==2.13.0 --extra-index-url $(TORCH_INDEX)
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
@@ -53,8 +56,8 @@ exercises: venv
 	$(BIN)/python tools/make_exercises.py
 
 lint: venv
-	$(BIN)/ruff check labkit tests tools bench
-	$(BIN)/ruff format --check labkit tests tools bench
+	$(BIN)/ruff check labkit tests tools bench conftest.py
+	$(BIN)/ruff format --check labkit tests tools bench conftest.py
 
 format: venv
 	$(BIN)/ruff format labkit tests tools bench
