@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 
-def glue(name: str, value: Any, display: bool = False) -> Any:
-    """Store ``value`` under ``name`` for the page's ``{glue:}`` roles; return the value.
+def glue(name: str, value: Any, display: bool = False) -> None:
+    """Store ``value`` under ``name`` for the page's ``{glue:}`` roles.
 
     ``display=False`` (the default here) keeps the value out of the cell's visible output.
     """
@@ -21,6 +21,5 @@ def glue(name: str, value: Any, display: bool = False) -> Any:
             from IPython.display import display as show
 
             show(value)
-        return value
+        return
     myst_glue(name, value, display=display)
-    return value
