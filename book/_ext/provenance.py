@@ -1,0 +1,46 @@
+"""Sphinx extension: a footer line on every notebook page saying what produced its outputs.
+
+``tools/execute_notebooks.py`` stores ``metadata.labkit`` in each notebook it executes (labkit
+version, data fingerprints, run time); this extension shows it at the end of the page, so a
+reader can tell which code and data produced the numbers on it.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+
+def footer(record: dict[str, Any]) -> str:
+    """The footer HTML for a notebook's ``metadata.labkit`` record ("" when there is none)."""
+    version = record.get("labkit_version")
+    if not version:
+        return ""
+    parts = [f"Outputs produced by labkit {html.escape(str(version))}"]
+    if record.get("run_seconds") is not None:
+        parts.append(f"in {float(record['run_seconds']):.0f} s")
+    data = record.get("data") or []
+    if data:
+        shown = ", ".join(
+            f"{html.escape(d['name'])} ({html.escape(d['fingerprint'][:12])})" for d in data
+        )
+        parts.append(f"on data {shown}")
+    return f'<p class="labkit-provenance"><small>{" ".join(parts)}.</small></p>'
+
+
+def _add_footer(app, pagename, templatename, context, doctree) -> None:
+    source = Path(app.srcdir) / f"{pagename}.ipynb"
+    if doctree is None or "body" not in context or not source.is_file():
+        return
+    try:
+        record = json.loads(source.read_text()).get("metadata", {}).get("labkit", {})
+    except (OSError, ValueError):
+        return
+    context["body"] += footer(record)
+
+
+def setup(app) -> dict[str, Any]:
+    app.connect("html-page-context", _add_footer)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
