@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import types
+import warnings
 from collections import Counter
 
 import pandas as pd
@@ -146,12 +147,38 @@ def test_overlapping_test_file_warns_with_counts(tmp_path) -> None:
     assert any("near-duplicates" in note for note in task.notes)
 
 
-def test_limit_on_files_is_stratified(tmp_path) -> None:
+def test_limit_caps_training_shrinks_validation_and_keeps_the_test_split(tmp_path) -> None:
     path = tmp_path / "d.csv"
     _frame(200).to_csv(path, index=False)
+    whole = load_task(path)
+    task = load_task(path, limit=70)
+    assert [len(whole.train), len(whole.validation), len(whole.test)] == [140, 30, 30]
+    assert len(task.train) == 70 and Counter(task.train.labels) == {0: 35, 1: 35}
+    assert len(task.validation) == 15 and Counter(task.validation.labels) == {0: 8, 1: 7}
+    assert task.test == whole.test and task.meta["limit"] == 70
+    assert any("test split is kept whole (30)" in note for note in task.notes)
+
+
+def test_limit_keeps_a_few_validation_examples_of_every_class(tmp_path) -> None:
+    path = tmp_path / "rare.csv"
+    rows = [(f"message {i} {'scam' if i % 20 == 0 else 'fine'}", int(i % 20 == 0))
+            for i in range(1000)]  # fmt: skip
+    pd.DataFrame(rows, columns=["text", "label"]).to_csv(path, index=False)
     task = load_task(path, limit=100)
-    assert sum(len(s) for s in task.splits.values()) == 100
-    assert Counter(task.train.labels)[0] == Counter(task.train.labels)[1]
+    assert len(task.train) == 100 and task.train.class_counts() == {0: 95, 1: 5}
+    # 150 validation examples shrink by 100/700, but the rare class keeps 5 (of 7.5 -> 1)
+    assert task.validation.class_counts() == {0: 20, 1: 5}
+    assert len(task.test) == 150
+
+
+def test_limit_with_a_separate_test_file_keeps_the_test_file_whole(tmp_path) -> None:
+    train, test = tmp_path / "train.csv", tmp_path / "test.csv"
+    _frame(2000).to_csv(train, index=False)
+    _frame(300).assign(review=lambda f: f.review + " held out").to_csv(test, index=False)
+    task = load_task(train, test_source=test, limit=200)
+    assert len(task.test) == 300 and len(task.train) == 200
+    assert [len(s) for s in load_task(train, test_source=test).splits.values()] == [1700, 300, 300]
+    assert len(task.validation) == round(300 * 200 / 1700)
 
 
 # --- the Hub path, network mocked ----------------------------------------------------------
@@ -186,14 +213,14 @@ def test_hub_names_parse_and_split(monkeypatch, name) -> None:
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
     monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
-    task = load_task(name, limit=120 if spec.test_split is None else None)
+    task = load_task(name, limit=120)
     assert calls == [spec.path]
     assert task.label_names == names and task.source.endswith(spec.path)
+    assert len(task.train) == 120  # limit caps the training split only
     if spec.test_split:
         assert task.test.texts[0].startswith("held out") and len(task.test) == 40
-        assert len(task.train) + len(task.validation) == 200
     else:
-        assert sum(len(s) for s in task.splits.values()) == 120
+        assert len(task.test) == 30  # 15% of 200, never subsampled
 
 
 def test_hub_name_offline_names_the_local_file_alternative(monkeypatch) -> None:
@@ -323,3 +350,238 @@ def test_task_passes_through_and_fingerprint_is_stable() -> None:
     assert load_task(task) is task
     assert isinstance(task, Task) and len(task.fingerprint()) == 64
     json.dumps(task.label_names)
+
+
+# --- generated tasks: label noise stays out of the test split --------------------------------
+def test_reviews_label_noise_is_in_training_only() -> None:
+    task = load_task("reviews")
+    # Generated exactly balanced; only flips move the counts away from half and half.
+    assert task.test.class_counts() == {0: 150, 1: 150}
+    pool = Counter(task.train.labels + task.validation.labels)
+    assert pool != {0: 850, 1: 850} and task.meta["label_noise"] == 0.03
+    assert any("test labels are clean" in note for note in task.notes)
+
+
+def test_available_tasks_lists_generated_real_and_hub_names() -> None:
+    from labkit.data import available_tasks
+
+    names = available_tasks()
+    assert names["reviews"].startswith("built-in (generated)")
+    assert names["sentences"].startswith("built-in (real data")
+    assert names["sst2"].startswith("Hub") and "sms_spam" not in HUB_DATASETS
+
+
+# --- files as people bring them: no header, .txt, no suffix, odd characters -----------------
+def _sentences(n: int = 60) -> list[tuple[str, str]]:
+    return [(f"this is sentence number {i} about {'good' if i % 2 else 'bad'} things",
+             "pos" if i % 2 else "neg") for i in range(n)]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "order", "sep"),
+    [("text_first.tsv", "text-label", "\t"), ("label_first.tsv", "label-text", "\t"),
+     ("no_header.csv", "text-label", ","), ("sentences.txt", "text-label", "\t"),
+     ("SMSLike", "label-text", "\t")],
+)  # fmt: skip
+def test_header_less_files_are_detected_and_columns_chosen_by_content(tmp_path, name, order,
+                                                                      sep) -> None:  # fmt: skip
+    rows = _sentences()
+    rows = rows if order == "text-label" else [(y, t) for t, y in rows]
+    path = tmp_path / name
+    pd.DataFrame(rows).to_csv(path, sep=sep, header=False, index=False)
+    task = load_task(path)
+    assert task.label_names == ["neg", "pos"] and sum(len(s) for s in task.splits.values()) == 60
+    texts = task.train.texts + task.validation.texts + task.test.texts
+    assert "this is sentence number 0 about bad things" in texts  # the first row is data
+    assert task.meta["header"] == "data"
+    assert any("read without a header row" in note and "chosen by content" in note
+               for note in task.notes)  # fmt: skip
+    forced = load_task(path, header=False)
+    assert forced.fingerprint() == task.fingerprint()
+
+
+def test_header_false_reads_a_first_row_that_looks_like_names_as_data(tmp_path) -> None:
+    path = tmp_path / "short.tsv"
+    path.write_text("good stuff\tpos\n" + "".join(f"{t}\t{y}\n" for t, y in _sentences(40)))
+    # Two short words and a label value: taken for a header, which has no known names.
+    with pytest.raises(DataError, match=r"no text column among \['good stuff', 'pos'\].*"
+                                        r"header=False \(--no-header\)"):  # fmt: skip
+        load_task(path)
+    task = load_task(path, header=False)
+    assert sum(len(s) for s in task.splits.values()) == 41
+
+
+def test_header_true_on_a_header_less_file_says_to_pass_header_false(tmp_path) -> None:
+    path = tmp_path / "data.tsv"
+    pd.DataFrame(_sentences()).to_csv(path, sep="\t", header=False, index=False)
+    with pytest.raises(DataError, match=r"no text column among \['this is sentence number 0 .*"
+                                        r"header=False"):  # fmt: skip
+        load_task(path, header=True)
+
+
+def test_header_less_file_whose_columns_cannot_be_told_apart(tmp_path) -> None:
+    path = tmp_path / "numbers.tsv"
+    path.write_text("".join(f"{i}\t{i * 7}\n" for i in range(50)))
+    for header in (None, False):
+        with pytest.raises(DataError, match=r"without a header row \((the first row looks like "
+                           r"data|header=False was given).*cannot tell which column holds the "
+                           r"text.*column 1: 50 distinct values.*text_column='1'"):  # fmt: skip
+            load_task(path, header=header)
+
+
+def test_header_less_columns_can_be_named_by_number(tmp_path) -> None:
+    path = tmp_path / "three.tsv"
+    path.write_text("".join(f"{i}\t{t}\t{y}\n" for i, (t, y) in enumerate(_sentences())))
+    task = load_task(path, header=False, text_column=2, label_column="3")
+    assert task.label_names == ["neg", "pos"] and task.train.texts[0].startswith("this is")
+    assert load_task(path).fingerprint() == task.fingerprint()  # detected: id, text, label
+
+
+def test_header_option_is_checked(tmp_path) -> None:
+    path = tmp_path / "d.jsonl"
+    _frame().to_json(path, orient="records", lines=True)
+    with pytest.raises(DataError, match="header=False is for csv/tsv files"):
+        load_task(path, header=False)
+    with pytest.raises(ConfigError, match="header must be True, False or None"):
+        load_task(path, header="no")  # type: ignore[arg-type]
+
+
+def test_stray_quotes_unicode_separators_and_na_texts_are_kept(tmp_path) -> None:
+    lines = [
+        '" The structure of this film is tight.  \t1',  # a quote that never closes
+        "NA\t0",  # a text, not a missing value
+        "Great acting\x85 and a fine score.\t1",  # U+0085 inside the sentence
+        "Loved it\u2028truly.\t1",
+        'A "so-called" comedy.\t0',
+        "Dull, dull, dull.\t0",
+    ]
+    lines += [f'Review {i}: {"fine" if i % 2 else "poor"}, "really".\t{i % 2}' for i in range(20)]
+    path = tmp_path / "quirks.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    task = load_task(path, header=False)
+    texts = task.train.texts + task.validation.texts + task.test.texts
+    assert len(texts) == 26
+    assert '" The structure of this film is tight.' in texts  # trailing spaces removed
+    assert "NA" in texts and "Great acting\x85 and a fine score." in texts
+    assert "Loved it\u2028truly." in texts
+
+
+def test_a_quoted_csv_still_reads_the_csv_way(tmp_path) -> None:
+    path = tmp_path / "quoted.tsv"
+    texts = [f'He said "hi {i}"\tthen left' if i % 2 else f"line {i}\nline two" for i in range(20)]
+    pd.DataFrame({"text": texts, "label": [i % 2 for i in range(20)]}).to_csv(
+        path, sep="\t", index=False
+    )
+    task = load_task(path)
+    assert sorted(task.train.texts + task.validation.texts + task.test.texts) == sorted(texts)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "pattern"),
+    [("words.txt", "just words\nmore words\n", "neither tabs nor commas"),
+     ("blank.txt", "\n\n", "is empty")],
+)  # fmt: skip
+def test_unsniffable_text_files(tmp_path, name, content, pattern) -> None:
+    with pytest.raises(DataError, match=pattern):
+        load_task(_write(tmp_path, name, content))
+
+
+# --- which class is positive -----------------------------------------------------------------
+def test_a_known_positive_name_gets_id_1_over_the_alphabet(tmp_path) -> None:
+    path = tmp_path / "alerts.csv"
+    pd.DataFrame({"text": [f"message {i}" for i in range(40)],
+                  "label": ["fraud" if i % 4 == 0 else "legitimate" for i in range(40)]}
+                 ).to_csv(path, index=False)  # fmt: skip
+    task = load_task(path)
+    assert task.label_names == ["legitimate", "fraud"] and task.positive_label == "fraud"
+    assert task.meta["positive_chosen_by"] == "known name" and task.positive_rate() == 0.25
+    assert "positive class (id 1): fraud" in task.summary()
+    flipped = load_task(path, positive="legitimate")
+    assert flipped.label_names == ["fraud", "legitimate"] and flipped.positive_rate() == 0.75
+    assert flipped.train.texts == task.train.texts
+    with pytest.raises(DataError, match=r"positive='scam' is not one of the classes.*"
+                                        r"\['legitimate', 'fraud'\]"):  # fmt: skip
+        load_task(path, positive="scam")
+
+
+def test_positive_with_0_1_labels_and_with_many_classes(tmp_path) -> None:
+    binary = _write(tmp_path, "b.csv", "text,label\n" + "".join(f"t{i},{int(i < 10)}\n"
+                                                               for i in range(40)))  # fmt: skip
+    assert load_task(binary).positive_label == "1"
+    assert load_task(binary, positive=0).positive_label == "0"
+    assert load_task(binary, positive=0).positive_rate() == 0.75
+    three = _write(tmp_path, "three.csv", "text,label\n" + "".join(f"t{i},{i % 3}\n"
+                                                                  for i in range(30)))  # fmt: skip
+    assert load_task(three).positive_label is None
+    with pytest.raises(ConfigError, match="positive= is for binary tasks.*3 classes"):
+        load_task(three, positive="1")
+
+
+def test_bad_deduplicate_option() -> None:
+    with pytest.raises(ConfigError, match="deduplicate must be True, False or None"):
+        load_task("reviews", deduplicate="yes")  # type: ignore[arg-type]
+
+
+# --- deduplication -----------------------------------------------------------------------------
+def test_deduplicate_keeps_first_copies_majority_labels_and_drops_ties() -> None:
+    from labkit.data import deduplicate
+
+    texts = ["Win a prize!", "hello there", "win a PRIZE", "Win a prize!", "Hello there!",
+             "ok", "OK.", "!!!", "???", "!!!"]  # fmt: skip
+    labels = ["spam", "ham", "spam", "ham", "spam", "ham", "ham", "ham", "ham", "ham"]
+    kept, kept_labels, report = deduplicate(texts, labels)
+    # "Win a prize!" x3 -> majority spam; "hello there" x2 -> tie, dropped;
+    # "ok" x2 -> one; punctuation-only texts match only exactly.
+    assert kept == ["Win a prize!", "ok", "!!!", "???"]
+    assert kept_labels == ["spam", "ham", "ham", "ham"]
+    assert report.removed == int(report) == 6 and report.n_after == 4
+    assert (report.exact, report.near, report.dropped_ties) == (2, 3, 1)
+    assert report.conflicting_groups == 2 and report.relabelled == 0
+    assert "Removed 6 of 10" in str(report)
+
+
+def test_deduplicate_on_a_file_before_splitting(tmp_path) -> None:
+    path = tmp_path / "dups.csv"
+    frame = _frame(60)
+    copies = frame.iloc[:10].assign(review=lambda f: f.review.str.upper() + " !")
+    pd.concat([frame, frame.iloc[:5], copies]).to_csv(path, index=False)
+    with pytest.warns(LeakageWarning):
+        load_task(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LeakageWarning)
+        task = load_task(path, deduplicate=True)
+    assert sum(len(s) for s in task.splits.values()) == 60
+    assert task.meta["dedup_removed"] == 15
+    assert task.meta["dedup"]["exact"] == 5 and task.meta["dedup"]["near"] == 10
+    assert any("Removed 15 of 75" in note for note in task.notes)
+
+
+def test_deduplicate_drops_training_texts_that_are_in_the_test_file(tmp_path) -> None:
+    train, test = tmp_path / "train.csv", tmp_path / "test.csv"
+    frame = _frame(60)
+    frame.to_csv(train, index=False)
+    pd.concat([frame.iloc[:4], _frame(8).assign(review=lambda f: f.review + " new")]).to_csv(
+        test, index=False
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LeakageWarning)
+        task = load_task(train, test_source=test, deduplicate=True)
+    assert len(task.test) == 12 and len(task.train) + len(task.validation) == 56
+    assert task.meta["dedup"]["overlap_with_test"] == 4
+
+
+def test_deduplicate_a_finished_task_and_a_generated_one() -> None:
+    task = load_task("reviews", limit=200)
+    doubled = task.with_changes(
+        train=type(task.train)(
+            task.train.texts + task.test.texts[:3], task.train.labels + task.test.labels[:3]
+        )  # fmt: skip
+    )
+    with pytest.warns(LeakageWarning):
+        from labkit.data.assemble import warn_leakage
+
+        warn_leakage(doubled.with_changes())
+    cleaned = load_task(doubled, deduplicate=True)
+    assert len(cleaned.train) == len(task.train) and cleaned.test == task.test
+    assert cleaned.meta["dedup"]["overlap_with_test"] == 3
+    assert load_task("reviews", limit=200, deduplicate=True).meta["deduplicated"] is True

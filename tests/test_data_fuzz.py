@@ -96,3 +96,26 @@ def test_labelled_text_in_various_encodings(texts, labels, encoding, num_labels)
         except UnicodeEncodeError:
             return
         _check(path, num_labels=num_labels)
+
+
+@FUZZ
+@given(
+    rows=st.lists(
+        st.tuples(st.text(max_size=40), st.sampled_from(["ham", "spam", "0", "1", ""])),
+        min_size=1,
+        max_size=40,
+    ),  # fmt: skip
+    label_first=st.booleans(),
+    name=st.sampled_from(["data.tsv", "data.txt", "data.csv", "SMSCollection"]),
+    header=st.sampled_from([None, False, True]),
+    positive=st.sampled_from([None, "spam", "1"]),
+    deduplicate=st.booleans(),
+)
+def test_header_less_files_of_random_text(rows, label_first, name, header, positive,
+                                          deduplicate) -> None:  # fmt: skip
+    sep = "," if name.endswith(".csv") else "\t"
+    lines = [sep.join((y, t) if label_first else (t, y)) for t, y in rows]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / name
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        _check(path, header=header, positive=positive, deduplicate=deduplicate, limit=20)

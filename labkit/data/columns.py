@@ -35,16 +35,45 @@ def _is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
+# Class names that usually mean "the class we are looking for": with two string labels, the one
+# on this list gets id 1 (the positive class) whatever the alphabet says.
+POSITIVE_NAMES = frozenset({
+    "1", "true", "t", "yes", "y", "positive", "pos", "spam", "fraud", "fraudulent", "scam",
+    "phishing", "toxic", "abusive", "offensive", "hate", "harmful", "malicious", "attack",
+    "anomaly", "anomalous", "sarcastic", "relevant", "fake", "bot", "churn", "default", "sick",
+    "disease", "defect", "defective",
+})  # fmt: skip
+
+
+def order_classes(classes: Sequence[Any]) -> tuple[list[Any], str]:
+    """Sorted classes, except that a binary task puts a known positive name second.
+
+    Returns (classes in id order, rule): rule is "label ids" for integers 0..k-1, "known name"
+    when the positive-name rule decided, else "alphabetical" (or "sorted" for other numbers).
+    """
+    ordered = sorted(classes)
+    if all(isinstance(v, int) for v in ordered):
+        return ordered, "label ids" if ordered == list(range(len(ordered))) else "sorted"
+    if len(ordered) == 2:
+        known = [c for c in ordered if str(c).strip().lower() in POSITIVE_NAMES]
+        if len(known) == 1:
+            return [c for c in ordered if c != known[0]] + known, "known name"
+    return ordered, "alphabetical"
+
+
 def encode_labels(
     values: Sequence[Any],
     where: str,
     *,
     label_names: Sequence[str] | None = None,
     num_labels: int | None = None,
-) -> tuple[list[int], list[str]]:
-    """Map labels to ids 0..k-1 and return (ids, label names).
+) -> tuple[list[int], list[str], str]:
+    """Map labels to ids 0..k-1 and return (ids, label names, ordering rule).
 
-    Integers 0..k-1 are kept as ids; other integers and strings are sorted and numbered.
+    Integers 0..k-1 are kept as ids; other integers are sorted and numbered; string labels are
+    numbered alphabetically, except that in a binary task a known positive name (spam, fraud,
+    positive, yes, true, toxic, ...: ``POSITIVE_NAMES``) gets id 1. The rule is one of
+    ``order_classes``'s.
     """
     values = [v.item() if hasattr(v, "item") else v for v in values]
     missing = [i for i, v in enumerate(values) if _is_missing(v)]
@@ -59,11 +88,11 @@ def encode_labels(
         values = [int(v) for v in values]
     else:
         values = [str(v).strip() for v in values]
-    classes = sorted(set(values))
+    classes, rule = order_classes(set(values))
     if len(classes) < 2:
         raise DataError(f"{where}: every label is {classes[0]!r}. A classifier needs at least "
                         "two classes; check the label column.")  # fmt: skip
-    if all(isinstance(v, int) for v in classes) and classes == list(range(len(classes))):
+    if rule == "label ids":
         ids = list(values)
         names = list(label_names) if label_names else [str(c) for c in classes]
     else:
@@ -75,4 +104,4 @@ def encode_labels(
                         f"than num_labels={num_labels}. Raise num_labels or fix the labels.")  # fmt: skip
     if num_labels is not None and len(names) < num_labels:
         names = names + [str(i) for i in range(len(names), num_labels)]
-    return ids, names
+    return ids, names, rule

@@ -25,9 +25,10 @@ HUB_DATASETS = {
     "sst2": HubSpec("stanfordnlp/sst2", "sentence", test_split="validation"),
     "imdb": HubSpec("stanfordnlp/imdb", "text"),
     "rotten_tomatoes": HubSpec("cornell-movie-review-data/rotten_tomatoes", "text"),
-    "sms_spam": HubSpec("ucirvine/sms_spam", "sms", test_split=None),
     "ag_news": HubSpec("fancyzhx/ag_news", "text"),
 }
+# "sms_spam" is no longer a Hub name: the original UCI files ship with labkit as the built-in
+# task "sms_spam" (offline, checksummed). The Hub copy is ucirvine/sms_spam.
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -41,7 +42,8 @@ def is_offline() -> bool:
 def _offline_message(name: str, reason: str) -> str:
     return (
         f"The Hub data set {name!r} cannot be loaded: {reason}. Without a network, use a "
-        "built-in task (load_task('reviews') or 'fraud'), or a local file: download the data "
+        "built-in task (load_task('sentences'), 'sms_spam', 'reviews' or 'fraud'), or a local "
+        "file: download the data "
         f"set once where you are online, save it with pandas as CSV (text and label columns), "
         "then load_task('path/to/file.csv')."
     )

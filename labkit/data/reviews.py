@@ -7,7 +7,8 @@ the same data. It is deliberately not easy: many reviews need more than spotting
 - contrast puts the verdict after "but" / "although" ("great screen, but the battery dies by noon");
 - a final overall verdict outweighs the complaints before it;
 - sarcasm-lite praises a failure ("Oh great, the zipper broke on day two.");
-- about 3% of labels are flipped, as in real annotated data.
+- about 3% of the training and validation labels are flipped, as in real annotated data (the
+  test labels are clean, so test scores measure the model rather than the noise).
 
 The test split is written with held-out topics and held-out words (the training data never sees
 "superb" or "abysmal", nor an airline or a tent), so a model has to lean on what its pretrained
