@@ -30,6 +30,11 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
                       help="the file has no header row (default: detected)")  # fmt: skip
     data.add_argument("--positive", default=None,
                       help="the positive class of a binary task (e.g. spam, fraud)")  # fmt: skip
+    data.add_argument("--domain", default=None, help="sentences: one site (amazon, imdb, yelp)")
+    data.add_argument("--train-domains", default=None,
+                      help="sentences: train on these sites, e.g. amazon,imdb")  # fmt: skip
+    data.add_argument("--test-domain", default=None,
+                      help="sentences: test on this site (a shift between sites)")  # fmt: skip
     data.add_argument("--limit", type=int, default=None,
                       help="at most N training examples (validation shrinks in proportion; "
                       "the test split is never subsampled)")  # fmt: skip

@@ -31,6 +31,9 @@ def _task(args: argparse.Namespace, seed: int, deduplicate: bool | None):
         options["positive"] = args.positive
     if deduplicate is not None:
         options["deduplicate"] = deduplicate
+    for name in ("domain", "train_domains", "test_domain"):
+        if getattr(args, name, None) is not None:
+            options[name] = getattr(args, name)
     return load_task(
         args.data, test_source=args.test_data, text_column=args.text_column,
         label_column=args.label_column, seed=seed, limit=args.limit, **options,
