@@ -4,9 +4,15 @@
   ("Failed to load CPU gemm_4bit_forward from kernels-community"); without it bitsandbytes uses
   its built-in CPU code, which is correct, only slower.
 - bitsandbytes' 8-bit matmul logs "inputs will be cast from torch.float32 to float16" on every
-  call: LLM.int8 quantizes activations through fp16 by design.
-- peft reads ``is_gradient_checkpointing``, which transformers renamed, and each read warns that
-  the old name will go away: a notice for library authors, not for learners.
+  call: LLM.int8 quantizes activations through fp16 by design. On a CPU, where labkit computes in
+  fp32, that cast is expected and the notice is dropped (``quiet_expected_bnb_notices``); on a
+  GPU it is shown once, because there it says the inputs are not in the precision the run uses.
+  bitsandbytes' 4-bit notice "Input type into Linear4bit is torch.float16, but
+  bnb_4bit_compute_dtype=torch.float32" is never silenced: it means a 4-bit model computes in a
+  slower precision than its inputs, which is worth fixing (pass the compute dtype).
+- peft reads ``is_gradient_checkpointing`` and calls ``gradient_checkpointing_enable``, which
+  transformers renamed (``is_activation_checkpointing`` / ``activation_checkpointing_enable``);
+  each use warns that the old name will go away: a notice for library authors, not for learners.
 - transformers prints a load report listing the new classification head as MISSING: that is
   expected, the head is what fine-tuning trains.
 """
@@ -16,12 +22,35 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from typing import Any
 
 _NOISY_LOGGERS = (
     "bitsandbytes.backends.cpu.ops",
-    "bitsandbytes.autograd._functions",
     "bitsandbytes.cextension",
 )
+_CAST_LOGGER = "bitsandbytes.autograd._functions"
+_CAST_NOTICE = "MatMul8bitLt: inputs will be cast"
+
+
+class _BnbCastNotice(logging.Filter):
+    """Drop bitsandbytes' 8-bit cast notice where it is expected; show it once elsewhere."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.expected: set[str] = set()  # input dtypes whose cast is expected here
+        self.seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not str(record.msg).startswith(_CAST_NOTICE):
+            return True
+        dtype = str(record.args[0]) if record.args else ""
+        if dtype in self.expected or dtype in self.seen:
+            return False
+        self.seen.add(dtype)
+        return True
+
+
+_CAST_FILTER = _BnbCastNotice()
 
 
 def quiet_libraries() -> None:
@@ -29,7 +58,11 @@ def quiet_libraries() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     for name in _NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
+    cast_logger = logging.getLogger(_CAST_LOGGER)
+    if _CAST_FILTER not in cast_logger.filters:
+        cast_logger.addFilter(_CAST_FILTER)
     warnings.filterwarnings("ignore", "`is_gradient_checkpointing`", FutureWarning)
+    warnings.filterwarnings("ignore", "`gradient_checkpointing_enable`", FutureWarning)
     try:
         from transformers.utils import logging as hf_logging
 
@@ -37,3 +70,11 @@ def quiet_libraries() -> None:
         hf_logging.disable_progress_bar()
     except ImportError:  # transformers missing: the doctor reports it
         pass
+
+
+def quiet_expected_bnb_notices(compute_dtype: Any, device: str) -> None:
+    """Drop the 8-bit "inputs will be cast from float32" notice when fp32 compute on a CPU is
+    what this run uses (the cast to fp16 is then LLM.int8's design, not a mistake)."""
+    quiet_libraries()
+    if device == "cpu" and str(compute_dtype) == "torch.float32":
+        _CAST_FILTER.expected.add("torch.float32")

@@ -8,7 +8,9 @@ RTX 30xx; Hopper: H100). ``torch.cuda.is_bf16_supported()`` also answers True on
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -41,7 +43,7 @@ def precision_flags(device: str | None = None) -> dict[str, bool]:
 
 
 def precision_name(device: str | None = None) -> str:
-    """"bf16", "fp16" or "fp32": the training precision labkit uses on ``device``."""
+    """ "bf16", "fp16" or "fp32": the training precision labkit uses on ``device``."""
     flags = precision_flags(device)
     return "bf16" if flags["bf16"] else "fp16" if flags["fp16"] else "fp32"
 
@@ -65,3 +67,22 @@ def local_device_map(device: str | None = None) -> dict[str, Any]:
     if device == "cuda":
         return {"": f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"}
     return {"": device}
+
+
+@contextlib.contextmanager
+def seeded(seed: int | None) -> Iterator[None]:
+    """Run a block under ``torch.manual_seed(seed)`` and restore the random state afterwards.
+
+    The CPU and every CUDA generator are saved and restored, so seeding one step (a head's
+    initialisation, an adapter's) does not change what the code around it draws. ``None``
+    leaves the random state alone (the block draws from it as usual).
+    """
+    import torch
+
+    if seed is None:
+        yield
+        return
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield

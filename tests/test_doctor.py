@@ -81,3 +81,35 @@ def test_report_html_and_text() -> None:
     report = labkit.doctor()
     assert "<table>" in report._repr_html_()
     assert "bitsandbytes 4-bit" in str(report)
+
+
+def test_colab_without_a_gpu_says_how_to_get_one(monkeypatch) -> None:
+    import types
+
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    monkeypatch.setattr(doctor, "_device_info", lambda: {"device": "cpu", "bf16": False})
+    check = doctor._gpu_check({"device": "cpu"})
+    assert "Runtime -> Change runtime type -> T4 GPU" in check.detail
+    assert "pip install bitsandbytes" in check.detail
+    assert not check.required  # the quick path still runs on the CPU
+    monkeypatch.delitem(sys.modules, "google.colab")
+    assert doctor._gpu_check({"device": "cpu"}) is None  # nothing to say outside Colab
+
+
+def test_report_marks_are_plain_text_and_html_without_emoji() -> None:
+    report = doctor.DoctorReport(
+        versions={"torch": "2"},
+        device={"device": "cpu"},
+        checks=[doctor.Check("a", True, "fine"), doctor.Check("b", False, "broken")],
+    )
+    html = report._repr_html_()
+    assert all(ord(ch) < 0x2000 for ch in html), "the HTML report uses a symbol fonts may lack"
+    assert ">ok<" in html and ">missing<" in html
+    assert all(ord(ch) < 128 for ch in str(report))
+    assert "[ok  ] a" in str(report) and "[FAIL] b" in str(report)
+
+
+def test_quantization_check_says_what_its_error_measures() -> None:
+    check = doctor.probe_bitsandbytes(4, "cpu")
+    assert check.ok
+    assert "mean absolute difference" in check.detail and "fp32" in check.detail

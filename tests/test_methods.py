@@ -146,3 +146,215 @@ def test_quantized_models_only_train_with_lora() -> None:
     peft_model = methods.apply(model, "lora")
     trainable, total = count_parameters(peft_model)
     assert trainable / total < 0.02
+
+
+def _tiny(kind: str):
+    """A small randomly initialised classifier of one architecture (no download)."""
+    from transformers import (
+        AutoModelForSequenceClassification,
+        BertConfig,
+        DistilBertConfig,
+        GPT2Config,
+        LlamaConfig,
+        RobertaConfig,
+    )
+
+    small = {"vocab_size": 100, "pad_token_id": 0}
+    config = {
+        "bert": lambda: BertConfig(
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=64,
+            **small,
+        ),
+        "distilbert": lambda: DistilBertConfig(
+            dim=32, n_layers=2, n_heads=2, hidden_dim=64, **small
+        ),
+        "roberta": lambda: RobertaConfig(
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=64,
+            **small,
+        ),
+        "gpt2": lambda: GPT2Config(
+            n_embd=32, n_layer=2, n_head=2, bos_token_id=0, eos_token_id=0, **small
+        ),
+        "llama": lambda: LlamaConfig(
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=64,
+            **small,
+        ),
+    }[kind]()
+    torch.manual_seed(0)
+    return AutoModelForSequenceClassification.from_config(config)
+
+
+EXPECTED_HEADS = {
+    "bert": ["bert.pooler", "classifier"],
+    "distilbert": ["classifier", "pre_classifier"],
+    "roberta": ["classifier"],
+    "gpt2": ["score"],
+    "llama": ["score"],
+}
+
+
+@pytest.mark.parametrize("kind", sorted(EXPECTED_HEADS))
+def test_head_modules_is_understood_the_same_by_labkit_peft_and_transformers(kind) -> None:
+    from peft.utils.other import ModulesToSaveWrapper
+    from transformers.quantizers.quantizers_utils import should_convert_module
+
+    model = _tiny(kind)
+    heads = methods.head_modules(model)
+    assert sorted(heads) == EXPECTED_HEADS[kind]
+
+    def inside(name: str) -> bool:
+        return any(name == h or name.startswith(h + ".") for h in heads)
+
+    linear = [n for n, m in model.named_modules() if type(m).__name__ in ("Linear", "Conv1D")]
+    # transformers keeps these unquantized (llm_int8_skip_modules)
+    kept = {n for n in linear if not should_convert_module(n, heads)}
+    assert kept == {n for n in linear if inside(n)}
+    # labkit trains these for method="head"
+    trained = methods.apply(model, "head")
+    assert {n for n, p in trained.named_parameters() if p.requires_grad} == {
+        n for n, _ in model.named_parameters() if inside(n)
+    }
+    # peft wraps and trains these (modules_to_save)
+    peft_model = get_peft_model(
+        _tiny(kind),
+        LoraConfig(task_type="SEQ_CLS", target_modules=methods.resolve_targets(
+            _tiny(kind), "attention"), modules_to_save=list(heads)),
+    )  # fmt: skip
+    wrapped = {
+        n.removeprefix("base_model.model.")
+        for n, m in peft_model.named_modules()
+        if isinstance(m, ModulesToSaveWrapper)
+    }
+    assert wrapped == set(heads)
+
+
+def test_distilbert_head_training_includes_the_new_pre_classifier() -> None:
+    model = methods.apply(_tiny("distilbert"), "last_n", last_n=1)
+    assert model.pre_classifier.weight.requires_grad and model.classifier.weight.requires_grad
+    assert model.distilbert.transformer.layer[1].ffn.lin1.weight.requires_grad
+    assert not model.distilbert.transformer.layer[0].ffn.lin1.weight.requires_grad
+
+
+def test_last_n_equal_to_the_depth_trains_layer_0() -> None:
+    model = methods.apply(_fresh(), "last_n", last_n=6)
+    for index, layer in enumerate(model.bert.encoder.layer):
+        assert all(p.requires_grad for p in layer.parameters()), f"layer {index} is frozen"
+    assert not model.bert.embeddings.word_embeddings.weight.requires_grad
+
+
+def test_gpt2_target_presets() -> None:
+    model = _tiny("gpt2")
+    attention = methods.resolve_targets(model, "attention")
+    both = methods.resolve_targets(model, "attention+ffn")
+    assert attention == ["transformer.h.0.attn.c_attn", "transformer.h.1.attn.c_attn"]
+    assert {n.split(".", 3)[-1] for n in both} == {"attn.c_attn", "mlp.c_fc", "mlp.c_proj"}
+
+
+def test_lora_linear_merges_on_the_base_dtype() -> None:
+    base = nn.Linear(16, 12, dtype=torch.float64)
+    layer = methods.LoRALinear(base, rank=4, alpha=8)
+    with torch.no_grad():
+        layer.lora_B.normal_()
+    merged = layer.merged()
+    assert merged.weight.dtype == torch.float64 and merged.weight.device == base.weight.device
+    x = torch.randn(3, 16, dtype=torch.float64)
+    assert torch.allclose(merged(x), layer(x))
+
+
+def _train_a_little(model, steps: int = 3) -> None:
+    batch = {
+        "input_ids": torch.tensor([[101, 2023, 2003, 2204, 102], [101, 2919, 2143, 102, 0]]),
+        "attention_mask": torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 1, 0]]),
+        "labels": torch.tensor([1, 0]),
+    }
+    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.5)
+    model.train()
+    for _ in range(steps):
+        optimizer.zero_grad()
+        model(**batch).loss.backward()
+        optimizer.step()
+
+
+def test_set_lora_rank_starts_from_a_fresh_head() -> None:
+    model = methods.apply(load_model(seed=5)[0], "lora", rank=8)
+    _train_a_little(model)
+    trained = model.base_model.model.classifier.modules_to_save["default"].weight.detach().clone()
+    fresh, _ = load_model(seed=5)
+    assert not torch.equal(trained, fresh.classifier.weight)
+    model = methods.set_lora_rank(model, 2, seed=5)
+    head = model.base_model.model.classifier.modules_to_save["default"]
+    assert torch.equal(head.weight, fresh.classifier.weight)
+    pooler = model.base_model.model.bert.pooler.modules_to_save["default"].dense
+    assert torch.equal(pooler.weight, fresh.bert.pooler.dense.weight)
+    other = methods.set_lora_rank(model, 2, seed=6)
+    fresh6, _ = load_model(seed=6)
+    assert torch.equal(
+        other.base_model.model.classifier.modules_to_save["default"].weight,
+        fresh6.classifier.weight,
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "options"),
+    [("full", {}), ("head", {}), ("last_n", {"last_n": 2}), ("lora", {})],
+)
+def test_gradient_checkpointing_is_on_for_every_method(method, options) -> None:
+    model = methods.apply(_fresh(), method, gradient_checkpointing=True, **options)
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    assert base.is_activation_checkpointing
+    _train_a_little(model, steps=1)
+    assert all(p.grad is not None for p in model.parameters() if p.requires_grad), (
+        "a trainable parameter got no gradient"
+    )
+
+
+def test_apply_accepts_a_lora_config() -> None:
+    config = LoraConfig(r=4, lora_alpha=8, target_modules=["query", "value"])
+    model = methods.apply(_fresh(), config)
+    used = methods.lora_config_of(model)
+    assert str(used.task_type) in ("SEQ_CLS", "TaskType.SEQ_CLS")
+    assert {"bert.pooler", "classifier"} <= set(used.modules_to_save)
+    assert config.modules_to_save is None  # the caller's object is left as written
+    assert model.base_model.model.bert.pooler.modules_to_save["default"].dense.weight.requires_grad
+    with pytest.raises(ConfigError, match="do not exist in this model.*attention.self.query"):
+        methods.apply(_fresh(), LoraConfig(r=4, target_modules=["q_proj"]))
+    with pytest.raises(ConfigError, match="alpha must be a positive"):
+        methods.apply(_fresh(), LoraConfig(r=4, lora_alpha=0, target_modules=["query"]))
+    with pytest.raises(ConfigError, match="larger than the layer width 384"):
+        methods.apply(_fresh(), LoraConfig(r=512, target_modules=["query"]))
+
+
+def test_a_quantized_model_works_with_the_plain_peft_calls() -> None:
+    from peft import prepare_model_for_kbit_training
+
+    model, _ = load_model(quantization="8bit")
+    model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
+    model = get_peft_model(
+        model,
+        LoraConfig(
+            task_type="SEQ_CLS", target_modules=["query", "value"],
+            modules_to_save=methods.head_modules(model),
+        ),
+    )  # fmt: skip
+    _train_a_little(model, steps=1)
+    lora = [p for n, p in model.named_parameters() if "lora_B" in n]
+    assert lora and all(p.grad is not None for p in lora)
+
+
+def test_apply_with_a_lora_config_prepares_a_quantized_model() -> None:
+    model, _ = load_model(quantization="4bit-nf4")
+    model = methods.apply(
+        model, LoraConfig(r=4, target_modules=["query", "value"]), gradient_checkpointing=True
+    )
+    assert model.get_base_model().is_activation_checkpointing
+    _train_a_little(model, steps=1)
+    assert model.base_model.model.classifier.modules_to_save["default"].weight.grad is not None

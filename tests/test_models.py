@@ -85,7 +85,99 @@ def test_too_few_labels() -> None:
 
 
 def test_bitsandbytes_config_keeps_head_and_uses_double_quant() -> None:
-    config = models.bnb_config("4bit-nf4")
+    config = models.bnb_config("4bit-nf4", skip_modules=["classifier"])
     assert config.bnb_4bit_quant_type == "nf4" and config.bnb_4bit_use_double_quant
-    assert "classifier" in config.llm_int8_skip_modules
+    assert config.llm_int8_skip_modules == ["classifier"]
+    assert models.bnb_config("4bit-nf4").llm_int8_skip_modules is None  # load_model fills it
     assert models.bnb_config(None) is None
+
+
+def test_a_half_precision_checkpoint_loads_in_fp32(tmp_path) -> None:
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    from labkit.bundled import verify_bundled_model
+
+    config = BertConfig(
+        vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64,
+    )  # fmt: skip
+    BertForSequenceClassification(config).half().save_pretrained(tmp_path)
+    AutoTokenizer.from_pretrained(str(verify_bundled_model())).save_pretrained(tmp_path)
+    model, _ = models.load_model(str(tmp_path))
+    assert {p.dtype for p in model.parameters()} == {torch.float32}
+
+
+def test_load_model_leaves_the_global_random_state_alone() -> None:
+    torch.manual_seed(123)
+    models.load_model(seed=7)
+    after_load = torch.rand(4)
+    torch.manual_seed(123)
+    assert torch.equal(after_load, torch.rand(4))
+
+
+def test_a_bitsandbytes_config_written_in_the_notebook_is_completed() -> None:
+    from transformers import BitsAndBytesConfig
+
+    config = BitsAndBytesConfig(
+        load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=torch.float32,
+    )  # fmt: skip
+    model, _ = models.load_model(quantization_config=config)
+    assert model.labkit_quantization == "4bit-nf4"
+    assert model.labkit_compute_dtype == torch.float32
+    assert config.llm_int8_skip_modules is None  # the notebook's object is not changed
+    used = model.config.quantization_config
+    skip = used["llm_int8_skip_modules"] if isinstance(used, dict) else used.llm_int8_skip_modules
+    assert sorted(skip) == ["bert.pooler", "classifier"]
+    assert model.bert.pooler.dense.weight.dtype == torch.float32  # the head stays unquantized
+    assert type(model.bert.encoder.layer[0].attention.self.query).__name__ == "Linear4bit"
+
+
+def test_string_levels_and_the_legacy_keyword_agree() -> None:
+    assert models.quantization_level(models.bnb_config("4bit-fp4")) == "4bit-fp4"
+    assert models.quantization_level(models.bnb_config("8bit")) == "8bit"
+    with pytest.raises(ConfigError, match="quantization_config.*quantization"):
+        models.load_model(quantization_config="8bit", quantization="4bit-nf4")
+
+
+def test_4bit_layers_compute_in_the_device_precision() -> None:
+    model, _ = models.load_model(quantization="4bit-nf4")
+    layer = model.bert.encoder.layer[0].attention.self.query
+    assert layer.compute_dtype == torch.float32 == model.labkit_compute_dtype  # CPU: fp32
+
+
+def test_the_quantization_probe_is_the_doctors(monkeypatch) -> None:
+    from labkit import environment
+    from labkit.errors import QuantizationUnavailableError
+
+    def broken(bits, device):
+        return environment.Check(f"bitsandbytes {bits}-bit", False, "is broken here.")
+
+    monkeypatch.setattr(environment, "probe_bitsandbytes", broken)
+    models._bitsandbytes_works.cache_clear()
+    try:
+        with pytest.raises(QuantizationUnavailableError, match="is broken here.*None"):
+            models.require_quantization_backend("4bit-nf4")
+    finally:
+        models._bitsandbytes_works.cache_clear()
+
+
+def test_mean_pooling_classifier_reads_the_average_token_vector() -> None:
+    from labkit.methods import head_modules
+
+    model, tokenizer = models.load_model(pooling="mean", seed=3)
+    assert type(model).__name__ == "BertMeanPoolingForSequenceClassification"
+    assert head_modules(model) == ["classifier"] and model.bert.pooler is None
+    again, _ = models.load_model(pooling="mean", seed=3)
+    assert torch.equal(model.classifier.weight, again.classifier.weight)
+    model.eval()
+    alone = tokenizer(["not bad at all"], return_tensors="pt")
+    batch = tokenizer(["not bad at all", "a much longer second sentence here"], padding=True,
+                      return_tensors="pt")  # fmt: skip
+    with torch.no_grad():
+        first = model(**alone).logits[0]
+        padded = model(**batch, labels=torch.tensor([1, 0]))
+    assert torch.allclose(first, padded.logits[0], atol=1e-5)  # padding does not count
+    assert padded.loss is not None and padded.logits.shape == (2, 2)
+    with pytest.raises(ConfigError, match="pooling='max'"):
+        models.load_model(pooling="max")
