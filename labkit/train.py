@@ -403,6 +403,15 @@ def _data_meta(task: Any) -> dict[str, Any]:
     return {k: v for k, v in meta.items() if k != "domains"}
 
 
+def _checkpointing(model: Any) -> bool:
+    """Whether activation checkpointing is on (transformers 5 name, then the older one)."""
+    for holder in (model, getattr(model, "base_model", None), getattr(model, "model", None)):
+        for name in ("is_activation_checkpointing", "is_gradient_checkpointing"):
+            if holder is not None and hasattr(type(holder), name):
+                return bool(getattr(holder, name))
+    return False
+
+
 def _config_dict(config: RunConfig | dict[str, Any] | None, trainer: Any) -> dict[str, Any]:
     """The run's settings: the RunConfig of ``run``, or what a notebook-built trainer says."""
     if isinstance(config, RunConfig):
@@ -425,7 +434,7 @@ def _config_dict(config: RunConfig | dict[str, Any] | None, trainer: Any) -> dic
         "learning_rate": args.learning_rate,
         "seed": args.seed,
         "precision": "bf16" if args.bf16 else "fp16" if args.fp16 else "fp32",
-        "gradient_checkpointing": bool(getattr(model, "is_gradient_checkpointing", False)),
+        "gradient_checkpointing": _checkpointing(model),
     }
     derived.update(config or {})
     return derived
