@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh machine:
 #   make book   -> builds the website on the offline defaults into _build/html/index.html
-#   make test   -> runs every test: labkit unit tests, every notebook (nbval), the book build
+#   make test   -> runs every test: labkit unit tests, every notebook (nbval), the book build,
+#                  the browser tests (installs Debian's chromium first when it is missing)
 # Both create or refresh the virtual environment .venv/ first.
 
 PYTHON ?= python3
@@ -13,7 +14,7 @@ export HF_DATASETS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 export MPLBACKEND ?= Agg
 
-.PHONY: venv book test unit notebooks lab execute exercises lint format clean
+.PHONY: venv browser book test unit notebooks lab execute exercises lint format clean
 
 venv: $(STAMP)
 
@@ -34,7 +35,12 @@ book: venv
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "website: _build/html/index.html"
 
-test: venv
+# The browser tests (tests/browser, marker "browser") drive Debian's Chromium through the
+# playwright package; Playwright's own browser download is never used. Installs it when missing.
+browser:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+test: venv browser
 	$(BIN)/python -m pytest tests $(NOTEBOOKS) --nbval-lax --sanitize-with tests/sanitize.cfg \
 		-p no:cacheprovider $(PYTEST_ARGS)
 
@@ -50,6 +56,7 @@ lab: venv
 # Re-execute every notebook in place so stored outputs are fresh (then commit them).
 execute: venv
 	$(BIN)/python tools/execute_notebooks.py $(NOTEBOOKS)
+	$(BIN)/python tools/course_map.py
 
 # Regenerate exercises/ from solutions/ (strip the solution regions).
 exercises: venv

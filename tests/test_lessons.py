@@ -144,3 +144,12 @@ def test_the_budget_check_reads_stored_times() -> None:
     assert stored_run_seconds(nb) == 180 and lesson_budget(nb) == 120
     nb.metadata["labkit"] = {"heavy": True}
     assert lesson_budget(nb) == 240
+
+
+def test_the_course_map_is_current() -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "course_map.py"), "--check"],
+                          capture_output=True, text=True)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
