@@ -2,9 +2,9 @@
 
 A lesson opens with objectives and what it assumes, starts with the Colab set-up that installs
 from the course repository named in ``_config.yml``, cites at least one reference, stores its
-outputs (no code cell that should show something is left empty), and stays inside its time
-budget (measured from the execution times stored in the notebook; nbval's own durations are
-checked in ``conftest.py``).
+outputs (no code cell that should show something is left empty). The time budget is checked
+where it is measured on the machine of record: the root ``conftest.py`` fails a test session in
+which nbval runs a lesson for longer than its budget (``lesson_budget`` below).
 """
 
 from __future__ import annotations
@@ -90,18 +90,6 @@ def test_there_are_lessons() -> None:
 def test_lesson_keeps_the_conventions(path) -> None:
     problems = check_lesson(nbformat.read(path, as_version=4))
     assert not problems, f"{path.name}: " + "; ".join(problems)
-
-
-@pytest.mark.parametrize("path", LESSONS, ids=lambda p: str(p.relative_to(ROOT)))
-def test_lesson_stored_run_is_within_its_budget(path) -> None:
-    nb = nbformat.read(path, as_version=4)
-    seconds = stored_run_seconds(nb)
-    assert seconds is not None, f"{path.name}: no execution times stored (run make execute)"
-    assert seconds <= lesson_budget(nb), (
-        f"{path.name}: its stored run took {seconds:.0f} s, over its budget of "
-        f"{lesson_budget(nb)} s on the quick profile: make it smaller (fewer examples, fewer "
-        "epochs, train once and reuse the model)."
-    )
 
 
 def _lesson(cells: list, setup: str | None = None) -> nbformat.NotebookNode:

@@ -38,7 +38,11 @@ def test_the_footer_shows_version_time_and_data() -> None:
     spec = importlib.util.spec_from_file_location("provenance", ROOT / "book/_ext/provenance.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    line = module.footer({"labkit_version": "0.2.0", "run_seconds": 41.6,
+    line = module.footer({"labkit_version": "0.2.0", "cpu_seconds": 41.6,
                           "data": [{"name": "sentences", "fingerprint": "0123456789abcdef"}]})  # fmt: skip
-    assert "labkit 0.2.0" in line and "in 42 s" in line and "sentences (0123456789ab)" in line
+    assert (
+        "labkit 0.2.0" in line
+        and "in 42 s of CPU time" in line
+        and "sentences (0123456789ab)" in line
+    )
     assert module.footer({}) == ""

@@ -1,7 +1,7 @@
 """Write the course map (book/course_map.md) from _toc.yml and the notebooks' stored metadata.
 
 For every lesson and practice notebook: its title, what it is about (the first sentence after
-the title) and its measured run time on the quick profile (``metadata.labkit.run_seconds``,
+the title) and its CPU time on the quick profile (``metadata.labkit.cpu_seconds``,
 recorded by tools/execute_notebooks.py). The map is committed; ``--check`` exits 1 when it is
 out of date (a test runs that).
 
@@ -24,10 +24,12 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGET = ROOT / "book" / "course_map.md"
 HEADER = """# Course map
 
-Every lesson and practice notebook, part by part, with the time it took to run from top to
-bottom on the quick profile (a 2-core laptop CPU, the bundled model, the built-in data) when its
-stored outputs were produced. On a GPU the full profile trains on more data with longer inputs.
-This page is generated from the notebooks by `tools/course_map.py`.
+Every lesson and practice notebook, part by part, with the CPU time it needed to run from top to
+bottom on the quick profile (the bundled model, the built-in data) when its stored outputs were
+produced. On a 2-core laptop the wall-clock time is about the same or less, since PyTorch uses
+both cores; the budget is two minutes per lesson, four for the few heavy sweeps. On a GPU the
+full profile trains on more data with longer inputs. This page is generated from the notebooks
+by `tools/course_map.py`.
 """
 
 
@@ -49,7 +51,7 @@ def _rows(entries: list[dict]) -> list[str]:
         if path is not None and path.exists() and not stem.startswith("exercises/"):
             nb = nbformat.read(path, as_version=4)
             title, about = _summary(nb)
-            seconds = nb.metadata.get("labkit", {}).get("run_seconds")
+            seconds = nb.metadata.get("labkit", {}).get("cpu_seconds")
             shown = f"{seconds / 60:.1f} min" if seconds else "not run"
             target = os.path.relpath(ROOT / stem, TARGET.parent)
             link = f"{{doc}}`{title} <{target}>`"
@@ -65,7 +67,7 @@ def render() -> str:
         rows = _rows(part.get("chapters", []))
         if not rows:
             continue
-        out += [f"## {part['caption']}", "", "| notebook | about | run time |",
+        out += [f"## {part['caption']}", "", "| notebook | about | CPU time |",
                 "| --- | --- | --- |", *rows, ""]  # fmt: skip
     return "\n".join(out).rstrip() + "\n"
 

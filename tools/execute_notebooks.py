@@ -4,7 +4,8 @@
 
 After the last cell, a probe cell (not saved) asks the kernel for the labkit version and the
 fingerprints of the data sets the notebook holds (every ``Task``, also inside a ``RunResult``);
-they go into ``metadata.labkit`` with the run time. ``tests/test_provenance.py`` fails when a
+they go into ``metadata.labkit`` with the wall-clock run time and the kernel's CPU time (user +
+system, all threads): the CPU time does not grow when other programs load the machine. ``tests/test_provenance.py`` fails when a
 notebook's recorded labkit minor version differs from the package's, so a change that alters
 results (bump the minor version) forces re-execution before the website shows stale numbers,
 and the website shows the record in a footer line (``book/_ext/provenance.py``).
@@ -41,7 +42,10 @@ def _labkit_provenance():
         if not name.startswith("_"):
             visit(value)
     tasks = [{"name": n, "fingerprint": f[:16]} for f, n in sorted(seen.items(), key=lambda kv: kv[1])]
-    return {"labkit_version": labkit.__version__, "data": tasks}
+    import resource
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # the kernel process, all its threads
+    cpu = round(usage.ru_utime + usage.ru_stime, 1)
+    return {"labkit_version": labkit.__version__, "data": tasks, "cpu_seconds": cpu}
 print("LABKIT-PROVENANCE " + _json.dumps(_labkit_provenance()))
 """
 

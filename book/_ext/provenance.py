@@ -19,8 +19,8 @@ def footer(record: dict[str, Any]) -> str:
     if not version:
         return ""
     parts = [f"Outputs produced by labkit {html.escape(str(version))}"]
-    if record.get("run_seconds") is not None:
-        parts.append(f"in {float(record['run_seconds']):.0f} s")
+    if record.get("cpu_seconds") is not None:
+        parts.append(f"in {float(record['cpu_seconds']):.0f} s of CPU time")
     data = record.get("data") or []
     if data:
         shown = ", ".join(
