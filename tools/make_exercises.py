@@ -58,7 +58,11 @@ def _stub(body: str) -> list[str]:
             ):
                 end = first.end_lineno  # keep the docstring: it says what to write
             header = code.splitlines()[node.lineno - 1 - len(node.decorator_list) : end]
-            lines += [*([""] * 2 if lines else []), *header, "    ...", "", ""]
+            if len(header) == 1 and header[0].rstrip().endswith(":"):
+                header = [header[0].rstrip() + " ..."]  # a one-line stub, as ruff formats it
+            else:
+                header = [*header, "    ..."]
+            lines += [*([""] * 2 if lines else []), *header, "", ""]
             continue
         targets = node.targets if isinstance(node, ast.Assign) else (
             [node.target] if isinstance(node, (ast.AnnAssign, ast.AugAssign)) else []
@@ -81,7 +85,8 @@ def _strip(source: str) -> str:
         lines = ["# YOUR CODE HERE", *stub]
         return "".join(f"{indent}{line}\n" if line else "\n" for line in lines)
 
-    return SOLUTION.sub(replace, source)
+    stripped = SOLUTION.sub(replace, source)
+    return stripped if source.endswith("\n") else stripped.rstrip("\n")
 
 
 def exercise_from_solution(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:

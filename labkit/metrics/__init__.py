@@ -10,15 +10,19 @@ from labkit.metrics.curves import Diagnosis, diagnose_history
 from labkit.metrics.leakage import LeakageReport, find_leakage, normalise
 from labkit.metrics.report import Report, evaluate, from_counts
 from labkit.metrics.thresholds import (
+    CostChoice,
     ThresholdChoice,
     at_threshold,
+    cost_curve,
     roc_points,
     threshold_for,
+    threshold_for_cost,
     threshold_sweep,
 )
 from labkit.metrics.verdicts import Verdict, compare, compare_seeds, judge
 
 __all__ = [
+    "CostChoice",
     "Diagnosis",
     "LeakageReport",
     "Report",
@@ -27,6 +31,7 @@ __all__ = [
     "at_threshold",
     "compare",
     "compare_seeds",
+    "cost_curve",
     "diagnose_history",
     "evaluate",
     "find_leakage",
@@ -35,5 +40,6 @@ __all__ = [
     "normalise",
     "roc_points",
     "threshold_for",
+    "threshold_for_cost",
     "threshold_sweep",
 ]

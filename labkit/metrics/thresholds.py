@@ -21,6 +21,7 @@ from labkit.metrics._inputs import as_labels, as_positive, as_scores, is_probabi
 from labkit.metrics.report import Report, evaluate
 
 SWEEP_COLUMNS = ["threshold", "accuracy", "precision", "recall", "f1", "specificity"]
+COUNT_COLUMNS = ["tp", "fp", "fn", "tn"]
 
 
 def _binary_inputs(
@@ -116,11 +117,14 @@ def threshold_sweep(
     y_score: Any,
     thresholds: Sequence[float] | None = None,
     positive: Any = 1,
+    *,
+    counts: bool = False,
 ) -> pd.DataFrame:
     """Metrics at each threshold: columns threshold, accuracy, precision, recall, f1, specificity.
 
     Default thresholds: 0.05, 0.10, ..., 0.95 when the scores are probabilities, otherwise the
     scores' own 5%, 10%, ..., 95% quantiles (actual score values, duplicates dropped).
+    ``counts=True`` adds the confusion counts ``tp``, ``fp``, ``fn``, ``tn`` at each threshold.
     """
     is_positive, scores, _ = _binary_inputs(y_true, y_score, positive)
     if thresholds is None:
@@ -131,8 +135,25 @@ def threshold_sweep(
         grid = np.asarray([_check_threshold(t) for t in thresholds], dtype=float)
         if grid.size == 0:
             raise MetricsError("thresholds is empty; give at least one value, or leave it None.")
-    rows = [{"threshold": float(t), **_row(is_positive, (scores >= t).astype(int))} for t in grid]
-    return pd.DataFrame(rows, columns=SWEEP_COLUMNS)
+    rows = []
+    for t in grid:
+        predicted = (scores >= t).astype(int)
+        row = {"threshold": float(t), **_row(is_positive, predicted)}
+        if counts:
+            row.update(_counts(is_positive, predicted))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=SWEEP_COLUMNS + (COUNT_COLUMNS if counts else []))
+
+
+def _counts(is_positive: np.ndarray, predicted: np.ndarray) -> dict[str, int]:
+    """Confusion counts of 0/1 truth and 0/1 predictions."""
+    hit = predicted == 1
+    return {
+        "tp": int((hit & (is_positive == 1)).sum()),
+        "fp": int((hit & (is_positive == 0)).sum()),
+        "fn": int((~hit & (is_positive == 1)).sum()),
+        "tn": int((~hit & (is_positive == 0)).sum()),
+    }
 
 
 def roc_points(y_true: Sequence[Any], y_score: Any, positive: Any = 1) -> pd.DataFrame:
@@ -228,4 +249,111 @@ def threshold_for(
         false_negatives=int((~predicted & (is_positive == 1)).sum()),
         target=name,
         target_value=target,
+    )
+
+
+@dataclass
+class CostChoice:
+    """The threshold with the lowest total cost of errors, and what it costs.
+
+    ``cost`` = ``fp_cost`` x false positives + ``fn_cost`` x false negatives at ``threshold``
+    (predict positive when score >= threshold); ``cost_at_half`` is the same at 0.5, the
+    default cut-off of a probability.
+    """
+
+    threshold: float
+    cost: float
+    false_positives: int
+    false_negatives: int
+    fp_cost: float
+    fn_cost: float
+    cost_at_half: float
+    recall: float
+    precision: float
+    specificity: float
+
+    def __str__(self) -> str:
+        return (
+            f"Lowest cost {self.cost:g} at threshold {self.threshold:.3f} "
+            f"({_plural(self.false_positives, 'false positive')} x {self.fp_cost:g} + "
+            f"{_plural(self.false_negatives, 'false negative')} x {self.fn_cost:g}); "
+            f"at 0.5 the cost is {self.cost_at_half:g}."
+        )
+
+
+def _check_cost(value: Any, name: str) -> float:
+    try:
+        cost = float(value)
+    except (TypeError, ValueError) as error:
+        raise MetricsError(f"{name} must be a number >= 0, got {value!r}.") from error
+    if not np.isfinite(cost) or cost < 0:
+        raise MetricsError(f"{name}={value!r}: a cost must be a finite number >= 0.")
+    return cost
+
+
+def cost_curve(
+    y_true: Sequence[Any], y_score: Any, *, fn_cost: float, fp_cost: float, positive: Any = 1
+) -> pd.DataFrame:
+    """Total cost at every threshold that changes a prediction.
+
+    Columns ``threshold``, ``fp``, ``fn``, ``cost``, one row per distinct score (predict
+    positive when score >= threshold) plus one row above the highest score (nothing predicted
+    positive), in increasing threshold order.
+    """
+    fn_cost = _check_cost(fn_cost, "fn_cost")
+    fp_cost = _check_cost(fp_cost, "fp_cost")
+    is_positive, scores, _ = _binary_inputs(y_true, y_score, positive)
+    cuts = np.unique(scores)
+    above = np.nextafter(cuts[-1], np.inf) if cuts.size else 1.0
+    cuts = np.append(cuts, above)
+    order = np.sort(scores)
+    positives = np.sort(scores[is_positive == 1])
+    # predicted positive: score >= t; count of scores below t via searchsorted(left)
+    negatives_below = np.searchsorted(order, cuts, side="left") - np.searchsorted(
+        positives, cuts, side="left"
+    )
+    fn = np.searchsorted(positives, cuts, side="left")
+    fp = int((is_positive == 0).sum()) - negatives_below
+    cost = fp_cost * fp + fn_cost * fn
+    return pd.DataFrame({"threshold": cuts, "fp": fp, "fn": fn, "cost": cost})
+
+
+def threshold_for_cost(
+    y_true: Sequence[Any],
+    y_score: Any,
+    *,
+    fn_cost: float,
+    fp_cost: float,
+    positive: Any = 1,
+) -> CostChoice:
+    """The threshold with the lowest total cost ``fp_cost * FP + fn_cost * FN``.
+
+    Every threshold that changes a prediction is tried (each distinct score, and one above the
+    highest). Among equally cheap thresholds the one closest to 0.5 is returned. Costs are in
+    any unit (money, minutes, harm), only their ratio matters for the choice:
+    ``threshold_for_cost(y, s, fn_cost=5, fp_cost=1)`` says a missed positive is five times
+    as bad as a false alarm.
+    """
+    curve = cost_curve(y_true, y_score, fn_cost=fn_cost, fp_cost=fp_cost, positive=positive)
+    fn_cost, fp_cost = float(fn_cost), float(fp_cost)
+    if fn_cost == 0 and fp_cost == 0:
+        raise MetricsError("fn_cost and fp_cost are both 0: every threshold costs nothing.")
+    best = curve["cost"].min()
+    cheapest = curve[np.isclose(curve["cost"], best)]
+    pick = cheapest.iloc[int(np.argmin(np.abs(cheapest["threshold"].to_numpy() - 0.5)))]
+    is_positive, scores, _ = _binary_inputs(y_true, y_score, positive)
+    threshold = float(pick["threshold"])
+    row = _row(is_positive, (scores >= threshold).astype(int))
+    half = _counts(is_positive, (scores >= 0.5).astype(int))
+    return CostChoice(
+        threshold=threshold,
+        cost=float(pick["cost"]),
+        false_positives=int(pick["fp"]),
+        false_negatives=int(pick["fn"]),
+        fp_cost=fp_cost,
+        fn_cost=fn_cost,
+        cost_at_half=fp_cost * half["fp"] + fn_cost * half["fn"],
+        recall=row["recall"],
+        precision=row["precision"],
+        specificity=row["specificity"],
     )
