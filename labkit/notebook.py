@@ -14,6 +14,8 @@ def glue(name: str, value: Any, display: bool = False) -> None:
 
     ``display=False`` (the default here) keeps the value out of the cell's visible output.
     """
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:
+        value = value.item()  # numpy scalars: store 0.87, not "np.float64(0.87)"
     try:
         from myst_nb import glue as myst_glue
     except ImportError:  # Colab and plain Jupyter without myst-nb
