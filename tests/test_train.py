@@ -136,12 +136,12 @@ def test_divergence_stops_with_advice(task, tmp_path) -> None:
     ],
 )
 def test_bad_options_fail_before_any_model_loads(task, monkeypatch, kwargs, message) -> None:
-    import labkit.train as train
+    import labkit.models as models
 
     def no_loading(*args, **kw):
         raise AssertionError("a model was loaded before the options were checked")
 
-    monkeypatch.setattr(train, "load_model", no_loading)
+    monkeypatch.setattr(models, "load_model", no_loading)
     with pytest.raises(ConfigError, match=message):
         labkit.run(task, **{"method": "lora", **kwargs})
 
