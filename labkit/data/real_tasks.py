@@ -136,7 +136,8 @@ REAL_TASKS: dict[str, RealSpec] = {
         doi="10.24432/C5CC84",
         licence="CC BY 4.0",
         licence_note="CC BY 4.0 as listed by the UCI Machine Learning Repository; the "
-        "collection's own readme grants free use provided the paper is cited, and some "
+        "collection's own readme provides it for free and with no limitations (copyright and "
+        "no-warranty terms aside) and asks users to cite the paper, and some "
         "Hugging Face Hub copies say 'licence: unknown'. The origin decides: UCI / the authors.",
         deduplicate=True,
     ),
