@@ -34,9 +34,12 @@ def _task(args: argparse.Namespace, seed: int, deduplicate: bool | None):
     for name in ("domain", "train_domains", "test_domain"):
         if getattr(args, name, None) is not None:
             options[name] = getattr(args, name)
+    from labkit.profiles import get_profile
+
+    limit = args.limit if args.limit is not None else get_profile(args.profile).limit
     return load_task(
         args.data, test_source=args.test_data, text_column=args.text_column,
-        label_column=args.label_column, seed=seed, limit=args.limit, **options,
+        label_column=args.label_column, seed=seed, limit=limit, **options,
     )  # fmt: skip
 
 

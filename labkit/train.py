@@ -532,7 +532,8 @@ def run(
     "qlora4-fp4"; ``method="lora", quantization="4bit-nf4"`` is the same as "qlora4". 4-bit
     layers compute in the run's precision (bf16 on a GPU that has it, fp16 on a T4, fp32 on a
     CPU). ``task`` is a ``Task`` or a name/path for ``load_task``; ``limit`` caps the training
-    examples of a task loaded by name (the test split is never subsampled). Sizes come from
+    examples of a task loaded by name (default: the profile's ``limit``; the test split is never
+    subsampled). Sizes come from
     the ``profile`` ("quick" on a CPU, "full" on a GPU) unless given. With ``output_dir``,
     checkpoints are kept each epoch and ``resume=True`` continues from the last one; without
     it they go to a temporary folder that is removed at the end.
@@ -562,7 +563,7 @@ def run(
     if isinstance(task, (str, Path)):
         from labkit.data import load_task
 
-        task = load_task(task, seed=seed, limit=limit)
+        task = load_task(task, seed=seed, limit=limit if limit is not None else sizes.limit)
     return _train(task, config, output_dir, resume, progress)
 
 

@@ -188,3 +188,35 @@ def test_compare_shows_progress_and_memory_columns(task, capsys) -> None:
     for column in ("footprint_mb", "train_peak_mb", "total_memory_mb", "accuracy_std"):
         assert column in table
     assert "Over 2 seeds" in table.loc["lora", "reason"]
+
+
+def test_a_profile_limit_caps_tasks_loaded_by_name(monkeypatch) -> None:
+    """run() and the CLI apply the profile's limit when none is given; an explicit one wins."""
+    import argparse
+
+    import labkit.data
+    from labkit import cli_train, profiles
+    from labkit.train import run
+
+    seen: list[int | None] = []
+
+    class Stop(Exception):
+        pass
+
+    def fake_load_task(*args, limit=None, **kwargs):
+        seen.append(limit)
+        raise Stop
+
+    capped = profiles.PROFILES["quick"].with_overrides(limit=123)
+    monkeypatch.setitem(profiles.PROFILES, "quick", capped)
+    monkeypatch.setattr(labkit.data, "load_task", fake_load_task)
+    for limit in (None, 40):
+        with pytest.raises(Stop):
+            run("sentences", "head", profile="quick", limit=limit)
+    args = argparse.Namespace(
+        data="sentences", test_data=None, text_column=None, label_column=None, header=None,
+        positive=None, limit=None, profile="quick",
+    )  # fmt: skip
+    with pytest.raises(Stop):
+        cli_train._task(args, seed=0, deduplicate=None)
+    assert seen == [123, 40, 123]
