@@ -46,3 +46,36 @@ def test_the_footer_shows_version_time_and_data() -> None:
         and "sentences (0123456789ab)" in line
     )
     assert module.footer({}) == ""
+
+
+def _execute_notebooks_module():
+    spec = importlib.util.spec_from_file_location("execute", ROOT / "tools/execute_notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_sanitiser_hides_this_machines_paths() -> None:
+    module = _execute_notebooks_module()
+    text = (
+        f"model at /opt/x/.venv/lib/python3.11/site-packages/pkg/model and data at "
+        f"{module.ROOT}/book/data.csv in {module.ROOT}"
+    )
+    assert module.sanitise_text(text) == (
+        "model at …/site-packages/pkg/model and data at book/data.csv in ."
+    )
+
+
+@pytest.mark.parametrize("path", EXECUTED, ids=lambda p: str(p.relative_to(ROOT)))
+def test_stored_outputs_show_no_absolute_path_of_this_machine(path) -> None:
+    sanitise = _execute_notebooks_module().sanitise_text
+    for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
+        for output in cell.get("outputs", []):
+            texts = [output.get("text", "")] + [
+                v for k, v in output.get("data", {}).items() if k.startswith("text/")
+            ]
+            for text in texts:
+                assert sanitise(text) == text, (
+                    f"{path.name}, cell {index}: a stored output shows an absolute path of the "
+                    "machine that ran it; re-execute with tools/execute_notebooks.py"
+                )

@@ -16,6 +16,7 @@ Exercises are written by tools/make_exercises.py and are not executed (their gap
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -74,6 +75,30 @@ def _provenance(client: NotebookClient) -> dict:
     return {}
 
 
+# Stored outputs must not show this machine: the virtual environment's absolute site-packages
+# path becomes "…/site-packages", the repository's absolute path a relative one.
+_SITE_PACKAGES = re.compile(r"(?:/[\w.\-]+)+/site-packages/")
+
+
+def sanitise_text(text: str) -> str:
+    """Replace absolute paths of this machine in one output text."""
+    text = _SITE_PACKAGES.sub("…/site-packages/", text)
+    return text.replace(f"{ROOT}/", "").replace(str(ROOT), ".")
+
+
+def sanitise_outputs(nb: nbformat.NotebookNode) -> None:
+    """Apply :func:`sanitise_text` to every stored output of ``nb`` in place."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                output["text"] = sanitise_text(output["text"])
+            if "traceback" in output:
+                output["traceback"] = [sanitise_text(line) for line in output["traceback"]]
+            for mime, value in output.get("data", {}).items():
+                if isinstance(value, str) and mime.startswith("text/"):
+                    output["data"][mime] = sanitise_text(value)
+
+
 def execute(path: Path) -> float:
     """Execute one notebook in place; returns its run time in seconds."""
     start = time.perf_counter()
@@ -93,6 +118,7 @@ def execute(path: Path) -> float:
     record = nb.metadata.setdefault("labkit", {})
     record.update(provenance)
     record["run_seconds"] = round(seconds, 1)
+    sanitise_outputs(nb)
     nbformat.write(nb, path)
     return seconds
 
