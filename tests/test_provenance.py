@@ -46,6 +46,11 @@ def test_the_footer_shows_version_time_and_data() -> None:
         and "sentences (0123456789ab)" in line
     )
     assert module.footer({}) == ""
+    assert "labkit-stale" not in line and "labkit-stale" not in module.footer(
+        {"labkit_version": "0.2.0"}, installed="0.2.5"
+    )
+    stale = module.footer({"labkit_version": "0.2.0"}, installed="0.3.0")
+    assert "labkit-stale" in stale and "0.3.0" in stale
 
 
 def _execute_notebooks_module():

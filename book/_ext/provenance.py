@@ -13,8 +13,16 @@ from pathlib import Path
 from typing import Any
 
 
-def footer(record: dict[str, Any]) -> str:
-    """The footer HTML for a notebook's ``metadata.labkit`` record ("" when there is none)."""
+def _minor(version: str) -> str:
+    return ".".join(str(version).split(".")[:2])
+
+
+def footer(record: dict[str, Any], installed: str | None = None) -> str:
+    """The footer HTML for a notebook's ``metadata.labkit`` record ("" when there is none).
+
+    When ``installed`` (the labkit version building the site) has another minor version than
+    the one that produced the outputs, the line says the outputs are stale.
+    """
     version = record.get("labkit_version")
     if not version:
         return ""
@@ -27,7 +35,20 @@ def footer(record: dict[str, Any]) -> str:
             f"{html.escape(d['name'])} ({html.escape(d['fingerprint'][:12])})" for d in data
         )
         parts.append(f"on data {shown}")
-    return f'<p class="labkit-provenance"><small>{" ".join(parts)}.</small></p>'
+    stale = ""
+    if installed and _minor(installed) != _minor(version):
+        stale = (f' <strong class="labkit-stale">Stale: the installed labkit is '
+                 f"{html.escape(installed)}; re-execute this notebook.</strong>")  # fmt: skip
+    return f'<p class="labkit-provenance"><small>{" ".join(parts)}.{stale}</small></p>'
+
+
+def _installed_labkit() -> str | None:
+    try:
+        import labkit
+
+        return labkit.__version__
+    except ImportError:  # labkit not installed where the book is built
+        return None
 
 
 def _add_footer(app, pagename, templatename, context, doctree) -> None:
@@ -38,7 +59,7 @@ def _add_footer(app, pagename, templatename, context, doctree) -> None:
         record = json.loads(source.read_text()).get("metadata", {}).get("labkit", {})
     except (OSError, ValueError):
         return
-    context["body"] += footer(record)
+    context["body"] += footer(record, _installed_labkit())
 
 
 def setup(app) -> dict[str, Any]:
