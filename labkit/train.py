@@ -60,6 +60,7 @@ class RunConfig:
     weight_decay: float = 0.01
     warmup_ratio: float = 0.06
     precision: str = "fp32"
+    pooling: str = "cls"
 
     @property
     def name(self) -> str:
@@ -89,6 +90,11 @@ class RunConfig:
                 2 * self.rank if self.alpha is None and isinstance(self.rank, int) else self.alpha
             )
             peft_methods.validate_lora_options(self.rank, alpha, self.dropout)
+        if self.pooling not in ("cls", "mean"):
+            raise ConfigError(
+                f"pooling={self.pooling!r}: use 'cls' (the [CLS] vector through the pooler) or "
+                "'mean' (the mean of the token vectors)."
+            )
 
 
 @dataclass
@@ -523,6 +529,7 @@ def run(
     resume: bool = False,
     early_stopping_patience: int | None = None,
     gradient_checkpointing: bool = False,
+    pooling: str = "cls",
     progress: bool = True,
 ) -> RunResult:
     """Fine-tune ``model`` (default: the bundled MiniLM) on ``task`` with one of the methods.
@@ -536,7 +543,9 @@ def run(
     subsampled). Sizes come from
     the ``profile`` ("quick" on a CPU, "full" on a GPU) unless given. With ``output_dir``,
     checkpoints are kept each epoch and ``resume=True`` continues from the last one; without
-    it they go to a temporary folder that is removed at the end.
+    it they go to a temporary folder that is removed at the end. ``pooling`` is how the head
+    reads the encoder: ``"cls"`` (the first token, the model's own head) or ``"mean"`` (the
+    average over the tokens), see :func:`labkit.load_model`.
     """
     from labkit.device import best_device, precision_name
 
@@ -551,6 +560,7 @@ def run(
         max_length=sizes.max_length, seed=seed, profile=sizes.name,
         early_stopping_patience=early_stopping_patience,
         gradient_checkpointing=gradient_checkpointing, precision=precision_name(best_device()),
+        pooling=pooling,
     )  # fmt: skip
     config.validate()
     if learning_rate is None:
@@ -578,6 +588,7 @@ def _train(task: Any, config: RunConfig, output_dir: Any, resume: bool, progress
     net, tokenizer = load_model(
         config.model, num_labels=len(task.label_names), quantization=config.quantization,
         double_quant=config.double_quant, label_names=list(task.label_names), seed=config.seed,
+        pooling=config.pooling,
     )  # fmt: skip
     set_seed(config.seed)
     net = peft_methods.apply(

@@ -220,3 +220,29 @@ def test_a_profile_limit_caps_tasks_loaded_by_name(monkeypatch) -> None:
     with pytest.raises(Stop):
         cli_train._task(args, seed=0, deduplicate=None)
     assert seen == [123, 40, 123]
+
+
+def test_run_passes_the_head_pooling_to_the_model_and_rejects_unknown_ones(monkeypatch) -> None:
+    import labkit.models
+    from labkit.data import Split, Task
+    from labkit.errors import ConfigError
+    from labkit.train import run
+
+    class Stop(Exception):
+        pass
+
+    seen = []
+
+    def fake_load_model(*args, pooling="cls", **kwargs):
+        seen.append(pooling)
+        raise Stop
+
+    monkeypatch.setattr(labkit.models, "load_model", fake_load_model)
+    split = Split(["good", "bad"], [1, 0])
+    task = Task("toy", split, split, split, ["negative", "positive"])
+    with pytest.raises(Stop):
+        run(task, "head", pooling="mean", progress=False)
+    assert seen == ["mean"]
+    with pytest.raises(ConfigError, match="pooling='max'"):
+        run(task, "head", pooling="max", progress=False)
+    assert seen == ["mean"], "an unknown pooling must fail before a model is loaded"
