@@ -61,6 +61,7 @@ class RunConfig:
     warmup_ratio: float = 0.06
     precision: str = "fp32"
     pooling: str = "cls"
+    compute_dtype: str | None = None
 
     @property
     def name(self) -> str:
@@ -90,11 +91,31 @@ class RunConfig:
                 2 * self.rank if self.alpha is None and isinstance(self.rank, int) else self.alpha
             )
             peft_methods.validate_lora_options(self.rank, alpha, self.dropout)
+        if self.compute_dtype is not None:
+            if self.compute_dtype not in COMPUTE_DTYPES:
+                raise ConfigError(
+                    f"compute_dtype={self.compute_dtype!r}: use one of {sorted(COMPUTE_DTYPES)} "
+                    "(or None: bf16 on a GPU with native bf16, fp16 on older GPUs, fp32 on a CPU)."
+                )
+            if not str(self.quantization).startswith("4bit"):
+                raise ConfigError(
+                    f"compute_dtype={self.compute_dtype!r} is what 4-bit layers compute in; this "
+                    f"run ({self.name}) has none. Use it with 'qlora4' or 'qlora4-fp4'."
+                )
         if self.pooling not in ("cls", "mean"):
             raise ConfigError(
                 f"pooling={self.pooling!r}: use 'cls' (the [CLS] vector through the pooler) or "
                 "'mean' (the mean of the token vectors)."
             )
+
+
+COMPUTE_DTYPES = ("bf16", "fp16", "fp32")
+
+
+def _torch_dtype(name: str | None) -> Any:
+    import torch
+
+    return {None: None, "bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[name]
 
 
 @dataclass
@@ -530,6 +551,7 @@ def run(
     early_stopping_patience: int | None = None,
     gradient_checkpointing: bool = False,
     pooling: str = "cls",
+    compute_dtype: str | None = None,
     progress: bool = True,
 ) -> RunResult:
     """Fine-tune ``model`` (default: the bundled MiniLM) on ``task`` with one of the methods.
@@ -538,7 +560,7 @@ def run(
     "qlora8" (LoRA on an 8-bit base), "qlora4" (LoRA on a 4-bit NF4 base: QLoRA) or
     "qlora4-fp4"; ``method="lora", quantization="4bit-nf4"`` is the same as "qlora4". 4-bit
     layers compute in the run's precision (bf16 on a GPU that has it, fp16 on a T4, fp32 on a
-    CPU). ``task`` is a ``Task`` or a name/path for ``load_task``; ``limit`` caps the training
+    CPU; ``compute_dtype="bf16" | "fp16" | "fp32"`` overrides it). ``task`` is a ``Task`` or a name/path for ``load_task``; ``limit`` caps the training
     examples of a task loaded by name (default: the profile's ``limit``; the test split is never
     subsampled). Sizes come from
     the ``profile`` ("quick" on a CPU, "full" on a GPU) unless given. With ``output_dir``,
@@ -560,7 +582,7 @@ def run(
         max_length=sizes.max_length, seed=seed, profile=sizes.name,
         early_stopping_patience=early_stopping_patience,
         gradient_checkpointing=gradient_checkpointing, precision=precision_name(best_device()),
-        pooling=pooling,
+        pooling=pooling, compute_dtype=compute_dtype,
     )  # fmt: skip
     config.validate()
     if learning_rate is None:
@@ -588,7 +610,7 @@ def _train(task: Any, config: RunConfig, output_dir: Any, resume: bool, progress
     net, tokenizer = load_model(
         config.model, num_labels=len(task.label_names), quantization=config.quantization,
         double_quant=config.double_quant, label_names=list(task.label_names), seed=config.seed,
-        pooling=config.pooling,
+        pooling=config.pooling, compute_dtype=_torch_dtype(config.compute_dtype),
     )  # fmt: skip
     set_seed(config.seed)
     net = peft_methods.apply(

@@ -246,3 +246,37 @@ def test_run_passes_the_head_pooling_to_the_model_and_rejects_unknown_ones(monke
     with pytest.raises(ConfigError, match="pooling='max'"):
         run(task, "head", pooling="max", progress=False)
     assert seen == ["mean"], "an unknown pooling must fail before a model is loaded"
+
+
+def test_run_passes_a_4bit_compute_dtype_and_refuses_it_where_it_means_nothing(
+    monkeypatch,
+) -> None:
+    import torch
+
+    import labkit.models
+    from labkit.data import Split, Task
+    from labkit.errors import ConfigError
+    from labkit.train import run
+
+    class Stop(Exception):
+        pass
+
+    seen = []
+
+    def fake_load_model(*args, compute_dtype=None, **kwargs):
+        seen.append(compute_dtype)
+        raise Stop
+
+    monkeypatch.setattr(labkit.models, "load_model", fake_load_model)
+    monkeypatch.setattr(labkit.models, "require_quantization_backend", lambda level: None)
+    split = Split(["good", "bad"], [1, 0])
+    task = Task("toy", split, split, split, ["negative", "positive"])
+    for name, given, expected in (("qlora4", "fp16", torch.float16), ("qlora4", None, None)):
+        with pytest.raises(Stop):
+            run(task, name, compute_dtype=given, progress=False)
+        assert seen[-1] is expected
+    with pytest.raises(ConfigError, match="has none"):
+        run(task, "lora", compute_dtype="fp16", progress=False)
+    with pytest.raises(ConfigError, match="compute_dtype='int8'"):
+        run(task, "qlora4", compute_dtype="int8", progress=False)
+    assert len(seen) == 2
