@@ -9,6 +9,7 @@ real data and builds the explorers under ipywidgets 7.7.1. Needs the package reg
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import venv
@@ -39,8 +40,14 @@ def test_labkit_wheel_works_with_colabs_versions(tmp_path) -> None:
     def pip(python, *args: str) -> None:
         subprocess.run([python, "-m", "pip", "install", "--quiet", *args], check=True)
 
+    source = tmp_path / "source"  # a copy: building in place would leave build/ in the tree
+    shutil.copytree(ROOT / "labkit", source / "labkit",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))  # fmt: skip
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        if (ROOT / name).exists():
+            shutil.copy(ROOT / name, source / name)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                    "-w", str(tmp_path / "dist"), str(ROOT)], check=True)  # fmt: skip
+                    "-w", str(tmp_path / "dist"), str(source)], check=True)  # fmt: skip
     wheel = next((tmp_path / "dist").glob("labkit-*.whl"))
     venv.create(tmp_path / "env", with_pip=True)
     python = str(tmp_path / "env" / "bin" / "python")
