@@ -287,7 +287,8 @@ def make_trainer(
         raise ConfigError(
             f"args must be a transformers.TrainingArguments, got {type(args).__name__}. Write "
             "TrainingArguments(output_dir=..., eval_strategy='epoch', ...) (older tutorials "
-            "call eval_strategy 'evaluation_strategy': renamed in transformers 4.46)."
+            "call eval_strategy 'evaluation_strategy': renamed in transformers 4.41, the old name was "
+            "removed in 4.51)."
         )
     encoded = encoded or encode(task, tokenizer, max_length)
     trainer = Trainer(
