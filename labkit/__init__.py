@@ -29,7 +29,7 @@ _LAZY = {
 }
 
 _SUBMODULES = ("catalog", "data", "device", "errors", "methods", "metrics", "models", "plots",
-               "measure", "estimate", "notebook", "adapters")  # fmt: skip
+               "measure", "estimate", "notebook", "adapters", "grid", "widgets")  # fmt: skip
 
 __all__ = ["__version__", *_LAZY]
 

@@ -1,4 +1,4 @@
-"""Command line: ``python -m labkit doctor | train | compare``.
+"""Command line: ``python -m labkit doctor | train | compare | grid``.
 
 Errors a user can fix (:class:`labkit.errors.LabkitError`) are printed as one paragraph with a
 non-zero exit code; ``--debug`` shows the full traceback instead. The ``train`` and ``compare``
@@ -89,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
                          help=f"run names separated by commas, from {list(RUN_NAMES)}")  # fmt: skip
     compare.add_argument("--seeds", default="0", help="e.g. 0,1,2")
     compare.add_argument("--output-dir", default="runs/compare")
+
+    from labkit.grid import add_grid_parser
+
+    add_grid_parser(sub)
     return parser
 
 
@@ -117,6 +121,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from labkit.environment import main as doctor_main
 
         return doctor_main(["--json"] if args.json else [])
+    if args.command == "grid":
+        from labkit.grid import grid_command
+
+        return grid_command(args)
     from labkit import cli_train
 
     if args.command == "train":
