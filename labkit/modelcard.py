@@ -134,6 +134,12 @@ def _base_model_licence(name: str | None) -> str | None:
     return None
 
 
+def _labelled(label: str, text: str) -> str:
+    """``label text``; a bulleted list goes below its label (a list item run into the label's
+    line would render as plain text)."""
+    return f"{label}\n\n{text}" if text.startswith("- ") else f"{label} {text}"
+
+
 def _yaml_value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
@@ -240,9 +246,10 @@ def model_card(
     out.append(f"- **Developed by:** {authors or NOT_STATED}")
     out.append(f"- **Licence of this model:** {license or NOT_STATED}")
 
-    out += ["", "## Intended use", "", "**Primary intended uses.** " + intended]
+    out += ["", "## Intended use", "", _labelled("**Primary intended uses.**", intended)]
     out += ["", f"**Primary intended users.** {users or NOT_STATED}"]
-    out += ["", "**Out-of-scope uses.** " + (_text(out_of_scope, "out_of_scope") or NOT_STATED)]
+    out += ["", _labelled("**Out-of-scope uses.**",
+                          _text(out_of_scope, "out_of_scope") or NOT_STATED)]  # fmt: skip
 
     out += ["", "## Factors", ""]
     out.append(_text(factors, "factors") or (

@@ -56,6 +56,14 @@ def test_card_has_every_section_in_order_and_the_numbers() -> None:
     assert "Not stated by the model's author." in card  # risks were not given
 
 
+def test_a_list_goes_below_its_label() -> None:
+    card = model_card(_record(), intended_use=["Flag spam.", "Teach LoRA."],
+                      limitations="One split only.", out_of_scope=["Blocking.", "Other languages."])  # fmt: skip
+    assert "**Primary intended uses.**\n\n- Flag spam.\n- Teach LoRA." in card
+    assert "**Out-of-scope uses.**\n\n- Blocking.\n- Other languages." in card
+    assert "**Out-of-scope uses.** - " not in card
+
+
 def test_missing_fields_are_named() -> None:
     with pytest.raises(ConfigError) as error:
         model_card(_record(), intended_use="  ")
