@@ -226,7 +226,8 @@ def check_accuracy_drop(answer: object, *, clean: float, perturbed: float) -> Ch
     return check_value("accuracy drop", answer, expected, rel=1e-6, abs_tol=1e-9, percent=True,
                        hint="accuracy on the clean texts minus accuracy on the texts with typos.",
                        mistakes=[Mistake(-expected, "the sign is reversed: clean minus with "
-                                         "typos, so a drop is positive.", echo=False)])  # fmt: skip
+                                         "typos (a loss of accuracy is a positive drop).",
+                                         echo=False)])  # fmt: skip
 
 
 # --- the model card ------------------------------------------------------------------------------------

@@ -399,11 +399,11 @@ def check_rank_choice(choice: object, reason: object, sweep: object, *,
     mine = rows[chosen]
     if chosen != expected:
         if chosen in good:
-            raise fail(name, f"rank {chosen} is within {tolerance:.0%} of the best accuracy, "
+            raise fail(name, f"rank {chosen} is within {tolerance * 100:g} points of the best accuracy, "
                        "but so is a smaller rank, for fewer parameters: the extra capacity "
                        "buys nothing measurable here.")  # fmt: skip
         raise fail(name, f"rank {chosen} scores {mine['accuracy']:.3g}, more than "
-                   f"{tolerance:.0%} below the best rank of the sweep: its savings cost "
+                   f"{tolerance * 100:g} points below the best rank of the sweep: its savings cost "
                    "accuracy.")  # fmt: skip
     smallest = min(rows)
     words = RANK_WORDS["cost"] if chosen == smallest else RANK_WORDS["quality"]

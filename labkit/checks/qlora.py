@@ -236,6 +236,8 @@ def check_nf4_config(config: object) -> CheckResult:
 def _layer_types(model: Any) -> dict[str, int]:
     counts: dict[str, int] = {}
     for _, module in model.named_modules():
+        if type(module).__module__.startswith("peft."):
+            continue  # peft's LoRA wrappers share the names of the quantized layers they wrap
         kind = type(module).__name__
         counts[kind] = counts.get(kind, 0) + 1
     return counts
