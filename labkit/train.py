@@ -568,7 +568,7 @@ def run(
     checkpoints are kept each epoch and ``resume=True`` continues from the last one; without
     it they go to a temporary folder that is removed at the end. ``pooling`` is how the head
     reads the encoder: ``"cls"`` (the first token, the model's own head) or ``"mean"`` (the
-    average over the tokens), see :func:`labkit.load_model`.
+    average over the tokens), see :func:`labkit.models.load_model`.
     """
     from labkit.device import best_device, precision_name
 

@@ -54,7 +54,7 @@ def _rows(entries: list[dict]) -> list[str]:
             seconds = nb.metadata.get("labkit", {}).get("cpu_seconds")
             shown = f"{seconds / 60:.1f} min" if seconds else "not run"
             target = os.path.relpath(ROOT / stem, TARGET.parent)
-            link = f"{{doc}}`{title} <{target}>`"
+            link = f"{{doc}}`{title.replace('`', '')} <{target}>`"  # no code inside a link
             rows.append(f"| {link} | {about} | {shown} |")
         rows += _rows(entry.get("sections", []))
     return rows
