@@ -368,3 +368,21 @@ def count_parameters(model: Any) -> tuple[int, int]:
         if param.requires_grad:
             trainable += n
     return trainable, total
+
+
+def keep_4bit_layers_trainable(model: Any) -> int:
+    """Stop bitsandbytes from repacking 4-bit weights for CPU inference during training.
+
+    On a CPU with AVX512-BF16, bitsandbytes (0.48+) repacks a ``Linear4bit`` weight into an
+    inference-only layout the first time the layer runs in eval mode without gradients, e.g.
+    the evaluation after an epoch; the next training step then fails ("a view of a leaf
+    Variable that requires grad is being used in an in-place operation"). Training code calls
+    this first; inference-only code keeps the faster packed kernel. Returns the number of
+    4-bit layers changed (0 without bitsandbytes or 4-bit layers).
+    """
+    changed = 0
+    for module in model.modules():
+        if getattr(module, "support_avx512bf16_for_cpu", False):
+            module.support_avx512bf16_for_cpu = False
+            changed += 1
+    return changed

@@ -278,7 +278,8 @@ def make_trainer(
 
     labkit adds the plumbing: the splits tokenised once (``encode``), dynamic padding, accuracy
     and F1 on the validation split at each evaluation, and a guard that stops a diverging run
-    with advice. The trainer keeps the encoded splits as ``trainer.labkit_encoded``.
+    with advice. The trainer keeps the encoded splits as ``trainer.labkit_encoded``. 4-bit
+    layers are kept trainable across evaluations (:func:`labkit.models.keep_4bit_layers_trainable`).
     """
     quiet_libraries()
     from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
@@ -291,6 +292,9 @@ def make_trainer(
             "removed in 4.51)."
         )
     encoded = encoded or encode(task, tokenizer, max_length)
+    from labkit.models import keep_4bit_layers_trainable
+
+    keep_4bit_layers_trainable(model)  # an evaluation must not make 4-bit layers inference-only
     trainer = Trainer(
         model=model,
         args=args,

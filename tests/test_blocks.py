@@ -280,3 +280,21 @@ def test_run_passes_a_4bit_compute_dtype_and_refuses_it_where_it_means_nothing(
     with pytest.raises(ConfigError, match="compute_dtype='int8'"):
         run(task, "qlora4", compute_dtype="int8", progress=False)
     assert len(seen) == 2
+
+
+def test_4bit_layers_stay_trainable_across_an_evaluation() -> None:
+    """On a CPU with AVX512-BF16, bitsandbytes repacks a 4-bit weight for inference when the
+    layer runs in eval mode; training after the first epoch's evaluation then failed."""
+    import bitsandbytes as bnb
+    import torch
+
+    from labkit.models import keep_4bit_layers_trainable
+    from labkit.train import run
+
+    layer = bnb.nn.Linear4bit(8, 8, quant_type="nf4")
+    layer.support_avx512bf16_for_cpu = True  # as on such a CPU
+    assert keep_4bit_layers_trainable(torch.nn.Sequential(layer)) == 1
+    assert layer.support_avx512bf16_for_cpu is False
+    task = load_task("sentences", limit=48, seed=0)
+    result = run(task, "qlora4", epochs=2, seed=0, progress=False)  # evaluates after epoch 1
+    assert len([row for row in result.history if "eval_accuracy" in row]) >= 2
