@@ -9,28 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, toc_files
 
 pytestmark = pytest.mark.slow
 REPO_URL = "https://github.com/peft-lab/peft-course"
-
-
-def _toc_files() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-
-    def walk(entries: list[dict]) -> None:
-        for entry in entries:
-            if "file" in entry:
-                files.append(entry["file"])
-            walk(entry.get("sections", []))
-            walk(entry.get("chapters", []))
-
-    for part in toc.get("parts", []):
-        walk(part.get("chapters", []))
-    return files
 
 
 def _source(stem: str) -> Path:
@@ -65,14 +48,14 @@ def test_build_has_no_warnings(built_site: tuple[Path, str]) -> None:
 def test_every_toc_entry_has_a_page(built_site: tuple[Path, str]) -> None:
     html, _ = built_site
     assert (html / "index.html").exists()
-    for stem in _toc_files():
+    for stem in toc_files():
         _source(stem)
         assert (html / f"{stem}.html").exists(), f"no page for {stem}"
 
 
 def test_notebook_pages_have_a_colab_button_with_their_path(built_site: tuple[Path, str]) -> None:
     html, _ = built_site
-    notebooks = [stem for stem in _toc_files() if _source(stem).suffix == ".ipynb"]
+    notebooks = [stem for stem in toc_files() if _source(stem).suffix == ".ipynb"]
     assert notebooks, "the book has no notebook pages"
     for stem in notebooks:
         page = (html / f"{stem}.html").read_text()

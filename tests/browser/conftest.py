@@ -28,7 +28,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, toc_files
 
 collect_ignore = ["explorers.ipynb"]  # opened in JupyterLab by test_lab.py, not run by nbval
 SCREENSHOTS = ROOT / "_build" / "screenshots"
@@ -152,22 +152,8 @@ def widget_pages() -> list[str]:
     """Book pages (toc entries) whose notebooks carry saved widget state."""
     import json
 
-    import yaml
-
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files: list[str] = []
-
-    def walk(entries: list[dict]) -> None:
-        for entry in entries:
-            if "file" in entry:
-                files.append(entry["file"])
-            walk(entry.get("sections", []))
-            walk(entry.get("chapters", []))
-
-    for part in toc.get("parts", []):
-        walk(part.get("chapters", []))
     pages = []
-    for stem in files:
+    for stem in toc_files()[1:]:
         path = ROOT / f"{stem}.ipynb"
         if path.exists():
             widgets = json.loads(path.read_text()).get("metadata", {}).get("widgets", {})

@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from tests.browser.conftest import _newest_source, _QuietHandler
-from tests.conftest import ROOT
+from tests.conftest import ROOT, toc_files
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
@@ -34,22 +34,7 @@ DESKTOP = {"width": 1280, "height": 1000}
 SCREENSHOT_PAGES = ("book/intro", "book/evaluation/metrics", "book/qlora/quantization")
 
 
-def toc_pages() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    stems = [toc["root"]]
-
-    def walk(entries: list[dict]) -> None:
-        for entry in entries:
-            if "file" in entry:
-                stems.append(entry["file"])
-            walk(entry.get("sections", []))
-
-    for part in toc.get("parts", []):
-        walk(part.get("chapters", []))
-    return stems
-
-
-PAGES = toc_pages()
+PAGES = toc_files()
 
 
 @pytest.fixture(scope="module")
