@@ -456,13 +456,18 @@ def test_the_lessons_claims_hold_on_the_stored_grid(stored: dict) -> None:
     total, fastest = by_quant["total_memory_mb"].mean(), by_quant["train_seconds"].min()
     sd = stored["spread"]["accuracy"]["sd"]
     assert footprint["none"] > footprint["8bit"] > footprint["4bit-nf4"]
-    assert ((pivot.loc[64] - pivot.loc[1]) > 2 * sd).all()  # the rank matters more than a seed
-    assert (pivot.max(axis=1) - pivot.min(axis=1)).max() < sd  # the base's bits, less
+    rank_gain = pivot.loc[64] - pivot.loc[1]
+    assert (rank_gain > 2 * sd).all()  # the rank matters more than a seed
+    assert ((pivot.loc[4] - pivot.loc[1]) > rank_gain / 2).all()  # most of it by rank 4
+    gaps = pivot.max(axis=1) - pivot.min(axis=1)
+    assert gaps.loc[4:16].max() < rank_gain.min() / 2  # the base's bits, less (ranks 4-16)
+    late = pivot.loc[64] - pivot.loc[16]  # NF4 still climbs, the others level off
+    assert late["4bit-nf4"] > 2 * sd and (late.drop("4bit-nf4").abs() < 2 * sd).all()
     saving = total["none"] - total["4bit-nf4"]
     assert abs(saving - (footprint["none"] - footprint["4bit-nf4"])) < 10
     assert total["8bit"] > total["none"] and peak["8bit"] - peak["none"] > 30
     assert fastest.max() < 1.5 * fastest.min()
-    assert 0 < pivot.loc[16, "4bit-fp4"] - pivot.loc[16, "4bit-nf4"] < sd
+    assert abs(pivot.loc[16, "4bit-fp4"] - pivot.loc[16, "4bit-nf4"]) < 3 * sd
 
 
 def test_stored_grid_matches_the_data_it_names(stored: dict) -> None:
