@@ -68,7 +68,8 @@ def report() -> str:
                   f"({part['train_examples'].iloc[0]} after the limit)\n",
                   "| method | seeds | accuracy | F1 | ROC-AUC | total memory (MB) | train time (s) |",
                   "|---|---|---|---|---|---|---|"]  # fmt: skip
-        stats = part.groupby("method").agg(["mean", "std", "count"])
+        numbers = ["accuracy", "f1", "roc_auc", "total_memory_mb", "train_seconds"]
+        stats = part.groupby("method")[numbers].agg(["mean", "std", "count"])
         for method in sorted(stats.index, key=order.get):
             row = stats.loc[method]
 

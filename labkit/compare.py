@@ -64,8 +64,12 @@ def compare_methods(
     seeds = list(seeds)
     if isinstance(task, (str, Path)):
         from labkit.data import load_task
+        from labkit.profiles import get_profile
 
-        task = load_task(task, seed=seeds[0], limit=run_options.pop("limit", None))
+        limit = run_options.pop("limit", None)
+        if limit is None:  # the profile's training limit, as run() applies it
+            limit = get_profile(run_options.get("profile")).limit
+        task = load_task(task, seed=seeds[0], limit=limit)
     runs: dict[str, list[Any]] = {name: [] for name in names}
     jobs = [(seed, name) for seed in seeds for name in names]
     bar = tqdm(jobs, desc="compare", unit="run", disable=not progress)

@@ -277,6 +277,10 @@ def load_model(
     ``pooling="mean"`` (BERT models only) loads
     ``labkit.pooling.BertMeanPoolingForSequenceClassification`` instead: the same encoder, no
     pooler, and the classifier on the mean of the token vectors, as the model was trained.
+    Measured (bench/calibration.py, quick profile, 500 training examples, 3 seeds): head-only
+    reaches accuracy 0.888 with mean pooling against 0.809 with CLS on ``sentences``, and F1
+    0.798 against 0.750 on ``sms_spam``. "cls" stays the default because it is what
+    ``AutoModelForSequenceClassification`` builds for any checkpoint.
     """
     quiet_libraries()
     if pooling not in POOLINGS:

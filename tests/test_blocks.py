@@ -219,7 +219,11 @@ def test_a_profile_limit_caps_tasks_loaded_by_name(monkeypatch) -> None:
     )  # fmt: skip
     with pytest.raises(Stop):
         cli_train._task(args, seed=0, deduplicate=None)
-    assert seen == [123, 40, 123]
+    from labkit.compare import compare_methods
+
+    with pytest.raises(Stop):
+        compare_methods("sentences", ["head"], profile="quick", progress=False)
+    assert seen == [123, 40, 123, 123]
 
 
 def test_run_passes_the_head_pooling_to_the_model_and_rejects_unknown_ones(monkeypatch) -> None:
