@@ -115,9 +115,9 @@ def main() -> None:
     text = report()
     (RESULTS / "calibration.md").write_text(
         "# Calibration on the real built-in tasks (quick profile, bundled model, 2-core CPU)\n"
-        "\nMean ± sample standard deviation over seeds; produced by `bench/calibration.py`.\n"
-        + text
-        + "\n"
+        "\nMean ± sample standard deviation over seeds; produced by `bench/calibration.py`. "
+        "Train times are wall-clock seconds on a 2-core machine that other jobs may share: a "
+        "large ± in that column marks a run that overlapped other work.\n" + text + "\n"
     )
     print(text)
 
