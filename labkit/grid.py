@@ -47,13 +47,17 @@ PACKAGES = ("labkit", "torch", "transformers", "peft", "bitsandbytes", "accelera
 SPREAD_SIGMAS = 3.0  # a regenerated value may differ by this many seed-to-seed SDs
 
 
-def parse_ranks(text: str | Sequence[int]) -> list[int]:
-    """``"1,2,4"`` -> [1, 2, 4] (positive integers)."""
+def _integers(text: str | Sequence[int], what: str) -> list[int]:
     items = text.split(",") if isinstance(text, str) else list(text)
     try:
-        ranks = [int(str(r).strip()) for r in items if str(r).strip()]
+        return [int(str(i).strip()) for i in items if str(i).strip()]
     except ValueError as error:
-        raise ConfigError(f"ranks must be integers separated by commas, got {text!r}.") from error
+        raise ConfigError(f"{what} must be integers separated by commas, got {text!r}.") from error
+
+
+def parse_ranks(text: str | Sequence[int]) -> list[int]:
+    """``"1,2,4"`` -> [1, 2, 4] (positive integers)."""
+    ranks = _integers(text, "ranks")
     if not ranks or any(r < 1 for r in ranks):
         raise ConfigError(f"ranks must be positive integers, e.g. 1,2,4,8; got {text!r}.")
     return ranks
@@ -61,11 +65,7 @@ def parse_ranks(text: str | Sequence[int]) -> list[int]:
 
 def parse_seeds(text: str | Sequence[int]) -> list[int]:
     """``"0,1,2"`` -> [0, 1, 2] (integers >= 0; an empty text gives [])."""
-    items = text.split(",") if isinstance(text, str) else list(text)
-    try:
-        seeds = [int(str(s).strip()) for s in items if str(s).strip()]
-    except ValueError as error:
-        raise ConfigError(f"seeds must be integers separated by commas, got {text!r}.") from error
+    seeds = _integers(text, "seeds")
     if any(s < 0 for s in seeds):
         raise ConfigError(f"seeds must be >= 0, got {text!r}.")
     return seeds
