@@ -15,6 +15,9 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
+# Every statement a page makes about its numbers is checked with labkit.notebook.claim; where the
+# course is tested a false one fails the notebook (kernels inherit this environment).
+os.environ.setdefault("LABKIT_STRICT_CLAIMS", "1")
 _ITEM_SECONDS: dict[str, float] = {}
 _NOTEBOOK_SECONDS: dict[str, float] = defaultdict(float)
 

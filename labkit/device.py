@@ -1,7 +1,7 @@
 """Device and number-format detection, in one place (training, models, doctor and estimates).
 
-bf16 needs native support: NVIDIA GPUs of compute capability 8.0 and newer (Ampere: A100, L4,
-RTX 30xx; Hopper: H100). ``torch.cuda.is_bf16_supported()`` also answers True on older cards
+bf16 needs native support: NVIDIA GPUs of compute capability 8.0 and newer (Ampere: A100, A10,
+RTX 30xx; Ada Lovelace: L4, RTX 40xx; Hopper: H100). ``torch.cuda.is_bf16_supported()`` also answers True on older cards
 (the T4 of free Colab is 7.5) because it counts emulation, which is slow; labkit asks with
 ``including_emulation=False`` and trains in fp16 there.
 """

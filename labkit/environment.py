@@ -82,7 +82,7 @@ class DoctorReport:
             for k, v in {**self.versions, **self.device}.items()
         )
         checks = "".join(
-            f"<tr><td>{_html_mark(c)}</td><td>{escape(c.name)}</td><td>{escape(c.detail)}</td></tr>"
+            f'<tr><td>{_html_mark(c)}</td><td>{escape(c.name)}</td><td style="overflow-wrap:anywhere">{escape(c.detail)}</td></tr>'
             for c in self.checks
         )
         verdict = (

@@ -498,8 +498,8 @@ def set_lora_rank(
 ) -> nn.Module:
     """Return the model with fresh LoRA adapters of another rank on the same targets.
 
-    The working counterpart of the imaginary ``adjust_lora_rank(model, rank=2)``: a rank change
-    changes the shapes of A and B, so the adapters are re-created (B starts at zero again) and
+    No library has an ``adjust_lora_rank(model, rank=2)`` that resizes trained adapters: a rank
+    change changes the shapes of A and B, so the adapters are re-created (B starts at zero again) and
     must be trained. ``alpha`` defaults to keeping alpha / r, the update's scale.
 
     The classification head is reset too, so each rank of a sweep starts where a fresh model

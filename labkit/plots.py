@@ -14,8 +14,12 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
+from matplotlib.font_manager import FontProperties
+from matplotlib.text import Annotation, Text
 from matplotlib.ticker import FixedLocator, NullLocator
+from matplotlib.transforms import Bbox, ScaledTranslation
 
 from labkit.errors import MetricsError
 
@@ -149,6 +153,198 @@ def _style_axes(ax: Axes, title: str, xlabel: str, ylabel: str) -> None:
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(True, **GRID_STYLE)
+
+
+# --------------------------------------------------------------------------------------------
+# placement at draw time: labels and legends that avoid the data
+# --------------------------------------------------------------------------------------------
+# Where a text lands on the page depends on the final size of the axes, which is known only when
+# the figure is drawn (after the caller's tight_layout, in a notebook or in savefig). These two
+# invisible artists therefore choose positions inside draw(): _LabelPlacer gives each annotation
+# the first of its candidate offsets that overlaps no other label, no data point and no edge of
+# the axes; _LegendPlacer moves a legend to the corner or side that covers the fewest points of
+# all the given axes (a twin axes included) and none of the given annotations.
+
+
+def _overlap(a: Bbox, b: Bbox) -> float:
+    """Area (display pixels) shared by two boxes."""
+    w = min(a.x1, b.x1) - max(a.x0, b.x0)
+    h = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return max(w, 0.0) * max(h, 0.0)
+
+
+def _outside(box: Bbox, frame: Bbox) -> float:
+    """Area of ``box`` that lies outside ``frame``."""
+    return box.width * box.height - _overlap(box, frame)
+
+
+def _text_box(annotation: Annotation, renderer: Any) -> Bbox:
+    """The box of an annotation's text alone (its leader line left out)."""
+    annotation.update_positions(renderer)
+    return Text.get_window_extent(annotation, renderer)
+
+
+# (dx, dy) in points, horizontal and vertical alignment; the first ones sit next to the point,
+# the later ones further away with a thin leader line to it.
+_NEAR = [((6, 5), "left", "bottom"), ((6, -5), "left", "top"), ((-6, 5), "right", "bottom"),
+         ((-6, -5), "right", "top"), ((0, 8), "center", "bottom"), ((0, -8), "center", "top")]  # fmt: skip
+_FAR = [((dx, dy), ha, "bottom" if dy > 0 else "top")
+        for dy in (16, -16, 26, -26) for dx, ha in ((10, "left"), (-10, "right"))]  # fmt: skip
+
+
+class _LabelPlacer(Artist):
+    """Moves ``annotations`` (offset-point annotations) so that they do not overlap each other,
+    the ``points`` (data coordinates) or the axes' edges; runs just before the texts draw."""
+
+    def __init__(self, annotations: Sequence[Annotation], points: np.ndarray,
+                 candidates: Sequence[tuple[tuple[float, float], str, str]],
+                 far: int = 0) -> None:  # fmt: skip
+        super().__init__()
+        self.annotations = list(annotations)
+        self.points = np.asarray(points, dtype=float).reshape(-1, 2)
+        self.candidates = list(candidates)
+        self.far = far  # candidates from this index on draw a leader line
+        self.set_zorder(2.95)  # after lines and markers, before texts (3) and the legend (5)
+
+    def place(self, renderer: Any) -> list[Bbox]:
+        ax = self.axes
+        frame = ax.get_window_extent(renderer)
+        radius = renderer.points_to_pixels(4.5)
+        finite = self.points[np.all(np.isfinite(self.points), axis=1)]
+        centres = ax.transData.transform(finite) if len(finite) else np.empty((0, 2))
+        obstacles = [Bbox.from_extents(x - radius, y - radius, x + radius, y + radius)
+                     for x, y in centres]  # fmt: skip
+        placed: list[Bbox] = []
+        for annotation in self.annotations:
+            best: tuple[float, int] | None = None
+            for index, (offset, ha, va) in enumerate(self.candidates):
+                annotation.xyann = offset
+                annotation.set_horizontalalignment(ha)
+                annotation.set_verticalalignment(va)
+                box = _text_box(annotation, renderer)
+                badness = (sum(_overlap(box, other) for other in placed) * 4
+                           + sum(_overlap(box, point) for point in obstacles)
+                           + _outside(box, frame) * 2)  # fmt: skip
+                if best is None or badness < best[0]:
+                    best = (badness, index)
+                if badness == 0:
+                    break
+            assert best is not None
+            offset, ha, va = self.candidates[best[1]]
+            annotation.xyann = offset
+            annotation.set_horizontalalignment(ha)
+            annotation.set_verticalalignment(va)
+            if annotation.arrow_patch is not None:
+                annotation.arrow_patch.set_visible(bool(self.far) and best[1] >= self.far)
+            placed.append(_text_box(annotation, renderer))
+        return placed
+
+    def draw(self, renderer: Any) -> None:
+        if self.annotations and self.axes is not None:
+            self.place(renderer)
+
+    def get_window_extent(self, renderer: Any = None) -> Bbox:
+        return Bbox.null()
+
+
+# Matplotlib's location codes, in the order they are tried (ties go to the earlier one).
+_LEGEND_SPOTS = ("upper right", "upper left", "lower left", "lower right", "center right",
+                 "center left", "upper center", "lower center", "center")  # fmt: skip
+
+
+class _LegendPlacer(Artist):
+    """Puts ``legend`` where it covers the fewest line vertices and markers of every axes in
+    ``axes`` and none of ``texts``; runs just before the legend draws."""
+
+    def __init__(self, legend: Any, axes: Sequence[Axes], texts: Sequence[Any] = ()) -> None:
+        super().__init__()
+        self.legend = legend
+        self.watch = list(axes)
+        self.texts = list(texts)
+        self.set_zorder(4.95)
+
+    def badness(self, renderer: Any) -> dict[str, float]:
+        """The cost of each candidate location (used by draw; public for tests)."""
+        lines, points = [], []
+        for ax in self.watch:
+            for line in ax.get_lines():
+                if not line.get_visible():
+                    continue
+                path = line.get_transform().transform_path(line.get_path())
+                lines.append(path)
+            for collection in ax.collections:
+                offsets = collection.get_offsets()
+                if len(offsets):
+                    points.extend(collection.get_offset_transform().transform(offsets))
+        texts = [_text_box(t, renderer) for t in self.texts if t.get_visible()]
+        scores = {}
+        for spot in _LEGEND_SPOTS:
+            self.legend.set_loc(spot)
+            box = self.legend.get_window_extent(renderer)
+            score = float(sum(box.count_contains(path.vertices) for path in lines))
+            score += sum(path.intersects_bbox(box, filled=False) for path in lines)
+            score += box.count_contains(np.asarray(points)) if points else 0
+            score += 20 * sum(_overlap(box, t) > 0 for t in texts)
+            scores[spot] = score
+        return scores
+
+    def best(self, renderer: Any) -> tuple[str, float]:
+        """The least bad location and its cost (0: it covers nothing)."""
+        scores = self.badness(renderer)
+        spot = min(_LEGEND_SPOTS, key=lambda s: (scores[s], _LEGEND_SPOTS.index(s)))
+        return spot, scores[spot]
+
+    def draw(self, renderer: Any) -> None:
+        ax = self.axes
+        if ax is None or ax.get_legend() is not self.legend:
+            return  # the caller replaced or removed the legend: leave theirs alone
+        self.legend.set_loc(self.best(renderer)[0])
+
+    def get_window_extent(self, renderer: Any = None) -> Bbox:
+        return Bbox.null()
+
+
+def _renderer(figure: Any) -> Any:
+    """The figure's renderer when its canvas has one (Agg, the notebook's inline backend)."""
+    get = getattr(figure.canvas, "get_renderer", None)
+    try:
+        return get() if get is not None else None
+    except Exception:  # a backend without a renderer before the first draw
+        return None
+
+
+def _points(size: Any) -> float:
+    return float(FontProperties(size=size).get_size_in_points())
+
+
+def _legend_below(ax: Axes, handles: list, labels: list[str]) -> Any:
+    """A legend under the axes' x label, in two columns; it takes part in tight_layout."""
+    rc = plt.rcParams
+    drop = (rc["xtick.major.size"] + rc["xtick.major.pad"] + 1.3 * _points(rc["xtick.labelsize"])
+            + rc["axes.labelpad"] + 1.3 * _points(rc["axes.labelsize"]) + 2)  # fmt: skip
+    below = ax.transAxes + ScaledTranslation(0, -drop / 72, ax.figure.dpi_scale_trans)
+    return ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0),
+                     bbox_transform=below, ncol=2 if len(labels) > 2 else 1,
+                     fontsize="small", frameon=False)  # fmt: skip
+
+
+def _place_legend(ax: Axes, handles: list, labels: list[str], watch: Sequence[Axes],
+                  texts: Sequence[Any]) -> Any:  # fmt: skip
+    """A legend inside ``ax`` where it covers nothing of the ``watch`` axes nor ``texts``, kept
+    there as the figure's layout changes; below the axes when every spot inside covers data."""
+    legend = ax.legend(handles, labels, loc="upper right", fontsize="small")
+    placer = _LegendPlacer(legend, watch, texts)
+    renderer = _renderer(ax.figure)
+    if renderer is not None:
+        for each in watch:  # settle the autoscaled limits before measuring
+            each.get_xlim()
+            each.get_ylim()
+        spot, cost = placer.best(renderer)
+        if cost > 0:
+            return _legend_below(ax, handles, labels)
+        legend.set_loc(spot)
+    ax.add_artist(placer)
+    return legend
 
 
 # --------------------------------------------------------------------------------------------
@@ -324,21 +520,61 @@ def _diagnosis_text(diagnosis: Any) -> tuple[str | None, str | None, Any]:
             getattr(diagnosis, "best_epoch", None))  # fmt: skip
 
 
+def _metric_limits(values: np.ndarray, min_span: float) -> tuple[float, float] | None:
+    """Limits for a metric axis that span at least ``min_span`` (None: let matplotlib choose).
+
+    A metric that moves 1.5 points over training must not fill the whole axis, or noise looks
+    like a collapse; the range is widened around the values, kept inside [0, 1] for a metric
+    whose values lie there (accuracy, F1).
+    """
+    finite = values[np.isfinite(values)]
+    if finite.size == 0 or not min_span or min_span <= 0:
+        return None
+    lo, hi = float(finite.min()), float(finite.max())
+    if hi - lo >= min_span:
+        return None
+    centre = (lo + hi) / 2
+    lo, hi = centre - min_span / 2, centre + min_span / 2
+    if 0.0 <= finite.min() and finite.max() <= 1.0:
+        if lo < 0.0:
+            lo, hi = 0.0, min_span
+        if hi > 1.0:
+            lo, hi = 1.0 - min_span, 1.0
+    pad = 0.05 * (hi - lo)
+    return lo - pad, hi + pad
+
+
 def learning_curves(
     history: Any,
     *,
     metric: str | None = "eval_accuracy",
     diagnosis: Any = "auto",
     ax: Axes | None = None,
+    metric_ylim: tuple[float, float] | None = None,
+    metric_min_span: float = 0.1,
 ) -> Axes:
     """Training and validation loss per epoch, the metric on a right axis and the best epoch.
 
     ``diagnosis="auto"`` asks :func:`labkit.metrics.diagnose_history` for a verdict (skipped when
     that is unavailable); pass an object with ``kind``/``evidence``, a string, or None instead.
-    Returns the loss axes; the metric axes, if drawn, is ``ax.metric_axes``.
+    The metric axis spans at least ``metric_min_span`` (0.1: ten points of accuracy), so that a
+    small wiggle is not drawn as a collapse; ``metric_ylim=(low, high)`` fixes it instead (e.g.
+    ``(0.5, 1.0)`` to compare panels), and ``metric_min_span=0`` leaves it to matplotlib.
+    The legend goes where it covers the fewest points of both curves' axes and not the value
+    written at the best epoch. Returns the loss axes; the metric axes, if drawn, is
+    ``ax.metric_axes``.
     """
     frame = _frame(history, "history")
     _require(frame, ["epoch", "train_loss", "eval_loss"], "history")
+    if metric_ylim is not None:
+        try:
+            low, high = (float(v) for v in metric_ylim)
+        except (TypeError, ValueError) as exc:
+            raise MetricsError(
+                f"metric_ylim={metric_ylim!r}; pass two numbers (low, high), e.g. (0.5, 1.0)."
+            ) from exc
+        if not (np.isfinite(low) and np.isfinite(high) and low < high):
+            raise MetricsError(f"metric_ylim={metric_ylim!r}; low must be below high.")
     frame = frame.sort_values("epoch").reset_index(drop=True)
     epochs = frame["epoch"].to_numpy(dtype=float)
     train = pd.to_numeric(frame["train_loss"], errors="coerce").to_numpy(dtype=float)
@@ -370,6 +606,7 @@ def learning_curves(
     handles, labels = ax.get_legend_handles_labels()
 
     metric_ax = None
+    notes = []
     if metric and metric in frame.columns:
         values = pd.to_numeric(frame[metric], errors="coerce").to_numpy(dtype=float)
         if not np.all(np.isnan(values)):
@@ -377,15 +614,34 @@ def learning_curves(
             metric_ax.plot(epochs, values, marker=markers, color="tab:purple", linestyle="--",
                            label=_pretty(metric))  # fmt: skip
             metric_ax.set_ylabel(_pretty(metric))
+            limits = metric_ylim or _metric_limits(values, metric_min_span)
+            if limits is not None:
+                metric_ax.set_ylim(*limits)
             m_value = values[best]
             if not np.isnan(m_value):
-                metric_ax.annotate(f"{m_value:.3f}", (best_epoch, m_value),
-                                   textcoords="offset points", xytext=(5, 6),
-                                   color="tab:purple", fontsize="small")  # fmt: skip
+                # write the value on the side of the point that has room: left of a late best
+                # epoch, below a value near the top of the axis
+                x_lo, x_hi = float(np.nanmin(epochs)), float(np.nanmax(epochs))
+                y_lo, y_hi = metric_ax.get_ylim()
+                late = x_hi > x_lo and (best_epoch - x_lo) / (x_hi - x_lo) > 0.7
+                high = (m_value - y_lo) / (y_hi - y_lo) > 0.85 if y_hi > y_lo else False
+                note = metric_ax.annotate(
+                    f"{m_value:.3f}", (best_epoch, m_value), textcoords="offset points",
+                    xytext=(-5 if late else 5, -6 if high else 6),
+                    ha="right" if late else "left", va="top" if high else "bottom",
+                    color="tab:purple", fontsize="small",
+                )  # fmt: skip
+                notes.append(note)
             h2, l2 = metric_ax.get_legend_handles_labels()
             handles, labels = handles + h2, labels + l2
+            # draw the loss axes (and so its legend) above the metric axes: the legend must not
+            # sit under the metric's line; the metric axes' background stays transparent
+            ax.set_zorder(metric_ax.get_zorder() + 1)
+            metric_ax.patch.set_facecolor(ax.patch.get_facecolor())
+            metric_ax.patch.set_visible(True)
+            ax.patch.set_visible(False)
     ax.metric_axes = metric_ax  # type: ignore[attr-defined]
-    ax.legend(handles, labels, loc="best", fontsize="small")
+    _place_legend(ax, handles, labels, [ax] + ([metric_ax] if metric_ax else []), notes)
 
     if kind:
         title = f"Learning curves: {kind}"
@@ -427,14 +683,69 @@ def loss_curve(steps: Any, *, ax: Axes | None = None, window: int | None = None)
 # --------------------------------------------------------------------------------------------
 
 
+def _exact_values(
+    mark: Any, metrics: Sequence[str], y_true: Any, y_score: Any, frame: pd.DataFrame
+) -> tuple[float, dict[str, float]]:
+    """The threshold to mark and each metric's value exactly there (missing: not known).
+
+    ``mark`` is a number, or an object/mapping with a ``threshold`` and metric values (what
+    :func:`labkit.metrics.threshold_for` returns). With ``y_true``/``y_score`` the values are
+    computed at the threshold; otherwise they come from ``mark`` itself, or from the sweep when
+    the threshold is one of its grid points. Never interpolated between grid points: a value
+    read off the grid differs from the one the lesson prints for the same threshold.
+    """
+    if isinstance(mark, Mapping):
+        source: Mapping[str, Any] | None = mark
+    elif hasattr(mark, "threshold"):
+        source = {name: getattr(mark, name) for name in ("threshold", *metrics)
+                  if hasattr(mark, name)}  # fmt: skip
+    else:
+        source = None
+    try:
+        threshold = float(source["threshold"] if source is not None else mark)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise MetricsError(
+            f"mark={mark!r}; pass a threshold (a number) or what threshold_for returns."
+        ) from exc
+    if not np.isfinite(threshold):
+        raise MetricsError(f"mark={mark!r}; the threshold must be a finite number.")
+    values: dict[str, float] = {}
+    if y_true is not None or y_score is not None:
+        if y_true is None or y_score is None:
+            raise MetricsError("pass both y_true and y_score, or neither.")
+        from labkit.metrics import threshold_sweep
+
+        row = threshold_sweep(y_true, y_score, thresholds=[threshold]).iloc[0]
+        values = {name: float(row[name]) for name in metrics if name in row.index}
+    elif source is not None:
+        values = {name: float(source[name]) for name in metrics if name in source}
+    if len(values) < len(metrics):
+        grid = frame["threshold"].to_numpy(dtype=float)
+        hit = np.flatnonzero(np.isclose(grid, threshold, rtol=0.0, atol=1e-9))
+        if hit.size:
+            row = frame.iloc[int(hit[0])]
+            for name in metrics:
+                values.setdefault(name, float(row[name]))
+    return threshold, values
+
+
 def metric_vs_threshold(
     sweep: Any,
     *,
     metrics: Sequence[str] = ("precision", "recall", "f1"),
     ax: Axes | None = None,
-    mark: float | None = None,
+    mark: Any = None,
+    y_true: Any = None,
+    y_score: Any = None,
 ) -> Axes:
-    """One line per metric against the decision threshold; ``mark`` draws a chosen threshold."""
+    """One line per metric against the decision threshold; ``mark`` draws a chosen threshold.
+
+    The mark is labelled with each metric's value at exactly that threshold. Pass the result of
+    :func:`labkit.metrics.threshold_for` as ``mark`` (it carries those values), or a number
+    together with ``y_true`` and ``y_score`` (the values are computed). A bare number between
+    the sweep's grid points is drawn without values: reading them off the grid would show
+    numbers that differ from the ones computed at the threshold.
+    """
     frame = _frame(sweep, "sweep")
     if isinstance(metrics, str):
         metrics = (metrics,)
@@ -444,16 +755,26 @@ def metric_vs_threshold(
     frame = frame.sort_values("threshold")
     ax = _axes(ax, (6.5, 4.0))
     t = frame["threshold"].to_numpy(dtype=float)
-    for name in metrics:
-        ax.plot(t, frame[name].to_numpy(dtype=float), linewidth=2, label=_pretty(name))
+    lines = [ax.plot(t, frame[name].to_numpy(dtype=float), linewidth=2, label=_pretty(name))[0]
+             for name in metrics]  # fmt: skip
     if mark is not None:
-        ax.axvline(float(mark), color="black", linestyle="--", linewidth=1,
-                   label=f"threshold {float(mark):.2f}")  # fmt: skip
-        for line in ax.get_lines()[: len(metrics)]:
-            ys = line.get_ydata()
-            value = float(np.interp(float(mark), t, np.asarray(ys, dtype=float)))
-            ax.annotate(f"{value:.2f}", (float(mark), value), textcoords="offset points",
-                        xytext=(4, 3), fontsize="small", color=line.get_color())  # fmt: skip
+        threshold, values = _exact_values(mark, metrics, y_true, y_score, frame)
+        ax.axvline(threshold, color="black", linestyle="--", linewidth=1,
+                   label=f"threshold {threshold:.3g}")  # fmt: skip
+        notes, points = [], []
+        for name, line in zip(metrics, lines, strict=True):
+            if name not in values:
+                continue
+            value = values[name]
+            ax.plot([threshold], [value], marker="o", markersize=4, color=line.get_color(),
+                    linestyle="none", zorder=2.5)  # fmt: skip
+            notes.append(ax.annotate(f"{value:.2f}", (threshold, value), textcoords="offset points",
+                                     xytext=(5, 3), fontsize="small", color=line.get_color()))  # fmt: skip
+            points.append((threshold, value))
+        side = [((5, 3), "left", "bottom"), ((5, -3), "left", "top"), ((-5, 3), "right", "bottom"),
+                ((-5, -3), "right", "top"), ((5, 11), "left", "bottom"), ((5, -11), "left", "top"),
+                ((-5, 11), "right", "bottom"), ((-5, -11), "right", "top")]  # fmt: skip
+        ax.add_artist(_LabelPlacer(notes, np.asarray(points), side))
     _style_axes(ax, "Metrics vs decision threshold", "Threshold", "Score")
     ax.legend(loc="best")
     return ax
@@ -496,8 +817,15 @@ def method_comparison(
     if yerr is not None or xerr is not None:
         ax.errorbar(xs, ys, yerr=yerr, xerr=xerr, fmt="none", ecolor="grey", capsize=3,
                     zorder=2)  # fmt: skip
-    for name, xv, yv in zip(names, xs, ys, strict=True):
-        ax.annotate(name, (xv, yv), textcoords="offset points", xytext=(6, 5), fontsize="small")
+    notes = [
+        ax.annotate(name, (xv, yv), textcoords="offset points", xytext=(6, 5), fontsize="medium",
+                    arrowprops={"arrowstyle": "-", "color": "grey", "linewidth": 0.6,
+                                "shrinkA": 1, "shrinkB": 4})
+        for name, xv, yv in zip(names, xs, ys, strict=True)
+    ]  # fmt: skip
+    # labels of nearby points would overlap at one fixed offset ("qlora4qlora8"): each label
+    # takes the first free spot around its point when the figure is drawn
+    ax.add_artist(_LabelPlacer(notes, np.column_stack([xs, ys]), _NEAR + _FAR, far=len(_NEAR)))
     ax.margins(0.15)
     _style_axes(ax, f"{_pretty(y)} vs {_pretty(x)}", _pretty(x), _pretty(y))
     return ax

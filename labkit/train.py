@@ -112,6 +112,11 @@ class RunConfig:
 COMPUTE_DTYPES = ("bf16", "fp16", "fp32")
 
 
+def _epochs(n: float) -> str:
+    """ "1 epoch", "3 epochs", "0.5 epochs"."""
+    return f"{n:g} epoch" + ("" if n == 1 else "s")
+
+
 def _torch_dtype(name: str | None) -> Any:
     import torch
 
@@ -183,7 +188,7 @@ class RunResult:
         c, r, led = self.config, self.report, self.ledger
         quant = f" + {c['quantization']}" if c.get("quantization") else ""
         lines = [
-            f"{c['method']}{quant} on {self.task_name} (seed {c['seed']}, {c['epochs']} epochs)",
+            f"{c['method']}{quant} on {self.task_name} (seed {c['seed']}, {_epochs(c['epochs'])})",
             f"  test accuracy {r.accuracy:.4f}   F1 {r.f1:.4f}   precision {r.precision:.4f}"
             f"   recall {r.recall:.4f}   (positive class: {r.positive_name})"
             if r.is_binary
@@ -305,6 +310,10 @@ def make_trainer(
         compute_metrics=_compute_metrics(len(task.label_names)),
         callbacks=[divergence_guard(), *callbacks],
     )
+    if args.disable_tqdm:  # no progress bar asked for: no raw log dicts printed either
+        from transformers import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)
     trainer.labkit_encoded = encoded
     return trainer
 
@@ -568,7 +577,8 @@ def run(
     CPU; ``compute_dtype="bf16" | "fp16" | "fp32"`` overrides it). ``task`` is a ``Task`` or a name/path for ``load_task``; ``limit`` caps the training
     examples of a task loaded by name (default: the profile's ``limit``; the test split is never
     subsampled). Sizes come from
-    the ``profile`` ("quick" on a CPU, "full" on a GPU) unless given. With ``output_dir``,
+    the ``profile`` (default ``labkit.default_profile()``: "quick", the sizes the course's pages
+    were measured with) unless given. With ``output_dir``,
     checkpoints are kept each epoch and ``resume=True`` continues from the last one; without
     it they go to a temporary folder that is removed at the end. ``pooling`` is how the head
     reads the encoder: ``"cls"`` (the first token, the model's own head) or ``"mean"`` (the

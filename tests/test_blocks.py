@@ -302,3 +302,25 @@ def test_4bit_layers_stay_trainable_across_an_evaluation() -> None:
     task = load_task("sentences", limit=48, seed=0)
     result = run(task, "qlora4", epochs=2, seed=0, progress=False)  # evaluates after epoch 1
     assert len([row for row in result.history if "eval_accuracy" in row]) >= 2
+
+
+@pytest.mark.parametrize("disable_tqdm", [True, False])
+def test_make_trainer_prints_no_raw_log_dicts_when_no_progress_bar_is_wanted(
+    task, tmp_path, disable_tqdm
+) -> None:
+    from transformers import PrinterCallback, TrainingArguments
+
+    model, tokenizer = labkit.load_model(num_labels=2)
+    args = TrainingArguments(output_dir=str(tmp_path), report_to="none", use_cpu=True,
+                             disable_tqdm=disable_tqdm)  # fmt: skip
+    trainer = labkit.make_trainer(model, tokenizer, task, args)
+    kinds = {type(cb) for cb in trainer.callback_handler.callbacks}
+    assert (PrinterCallback in kinds) is False  # with a bar: ProgressCallback; without: nothing
+    assert any("Progress" in kind.__name__ for kind in kinds) is not disable_tqdm
+
+
+def test_run_summary_counts_epochs_in_words() -> None:
+    from labkit.train import _epochs
+
+    assert [_epochs(n) for n in (1, 1.0, 2, 0.5)] == ["1 epoch", "1 epoch", "2 epochs",
+                                                      "0.5 epochs"]  # fmt: skip

@@ -513,6 +513,35 @@ def test_tuning_effect() -> None:
     incomplete(checks.check_tuning_effect, None, reason, before=0.8, after=0.6)
 
 
+def test_tuning_effect_noise_is_at_least_two_validation_examples() -> None:
+    # practice 2, Q9: 0.703 -> 0.672 on 64 validation sentences is two sentences, the noise of a
+    # single run; a tolerance of 0.01 called it "worse"
+    reason = "The learning rate is 200 times smaller, so each step barely moves the head."
+    before, after = 45 / 64, 43 / 64
+    ok = checks.check_tuning_effect("same", reason, before=before, after=after, tolerance=0.01,
+                                    n_examples=64)  # fmt: skip
+    assert "2 of 64 validation examples" in str(ok) and "noise" in str(ok)
+    message = wrong(checks.check_tuning_effect, "worse", reason, before=before, after=after,
+                    tolerance=0.01, n_examples=64, phrase="within the noise of a single run")  # fmt: skip
+    assert "2 of 64 validation examples" in message and "two validation examples" in message
+    message = wrong(checks.check_tuning_effect, "worse", reason, before=before, after=after,
+                    n_examples=64, loss_before=0.5175, loss_after=0.6874,
+                    phrase="validation loss (0.517 -> 0.687)")  # fmt: skip
+    ok = checks.check_tuning_effect("same", reason, before=before, after=after, n_examples=64,
+                                    loss_before=0.5175, loss_after=0.6874)  # fmt: skip
+    assert "the validation loss can" in str(ok)
+    # three sentences are more than the noise band: a real change
+    checks.check_tuning_effect("worse", reason, before=before, after=42 / 64, n_examples=64)
+    wrong(checks.check_tuning_effect, "same", reason, before=before, after=42 / 64, n_examples=64,
+          phrase="real change")  # fmt: skip
+    # a larger explicit tolerance still wins; without n_examples the default stays 0.01
+    checks.check_tuning_effect("same", reason, before=before, after=42 / 64, n_examples=64,
+                               tolerance=0.05)  # fmt: skip
+    checks.check_tuning_effect("worse", reason, before=before, after=after)
+    with pytest.raises(ValueError, match="n_examples"):
+        checks.check_tuning_effect("same", reason, before=before, after=after, n_examples=0)
+
+
 # --- practice 3: LoRA ---------------------------------------------------------------------------------
 def _layer_class(forward):
     class Layer(nn.Module):
@@ -819,6 +848,30 @@ def test_inflation() -> None:
     wrong(checks.check_inflation, -0.02, **values, phrase="sign is reversed", hidden=[0.02])
     wrong(checks.check_inflation, 0.06, **values, phrase="whole test set with its clean part")
     incomplete(checks.check_inflation, ..., **values)
+
+
+def test_inflation_from_labels_predictions_and_the_leak_mask() -> None:
+    # practice 7, Q2: the check cell passes the arrays; the accuracies are computed inside it
+    y_true = np.array([1, 0, 0, 1, 0, 0, 1, 0, 0, 0])
+    y_pred = np.array([1, 0, 0, 1, 0, 1, 0, 0, 0, 0])  # wrong on two clean examples
+    leaked = np.array([True, True, False, False, False, False, False, False, False, False])
+    correct = y_pred == y_true
+    inflation = correct.mean() - correct[~leaked].mean()  # 0.8 - 0.75
+    result = checks.check_inflation(inflation, y_true, y_pred, leaked)
+    assert "is right" in str(result)
+    checks.check_inflation(100 * inflation, y_true, y_pred, leaked.tolist())  # points, a list
+    wrong(checks.check_inflation, -inflation, y_true, y_pred, leaked, phrase="sign is reversed")
+    wrong(checks.check_inflation, correct[leaked].mean() - correct[~leaked].mean(), y_true,
+          y_pred, leaked, phrase="whole test set with its clean part")  # fmt: skip
+    incomplete(checks.check_inflation, ..., y_true, y_pred, leaked)
+    with pytest.raises(ValueError, match="together"):
+        checks.check_inflation(inflation, y_true, y_pred)
+    with pytest.raises(ValueError, match="same test examples"):
+        checks.check_inflation(inflation, y_true, y_pred[:-1], leaked)
+    with pytest.raises(ValueError, match="none or all"):
+        checks.check_inflation(inflation, y_true, y_pred, np.zeros(10, dtype=bool))
+    with pytest.raises(ValueError, match="three accuracies"):
+        checks.check_inflation(inflation)
 
 
 def test_percentiles() -> None:

@@ -83,3 +83,22 @@ def test_unquantized_kwargs_ask_for_fp32(monkeypatch) -> None:
     assert kwargs["dtype"] == torch.float32
     assert "device_map" not in kwargs and "quantization_config" not in kwargs
     assert kwargs["id2label"] == {0: "a", 1: "b", 2: "c"}
+
+
+def test_a_gpu_gets_the_quick_profile_the_pages_were_measured_with(monkeypatch) -> None:
+    from labkit.profiles import default_profile
+
+    monkeypatch.delenv("LABKIT_PROFILE", raising=False)
+    _fake_gpu(monkeypatch, "Tesla T4", (7, 5))
+    assert default_profile() == "quick"
+    monkeypatch.setenv("LABKIT_PROFILE", "full")
+    assert default_profile() == "full"
+
+
+def test_an_unknown_labkit_profile_says_which_exist(monkeypatch) -> None:
+    from labkit.errors import ConfigError
+    from labkit.profiles import default_profile
+
+    monkeypatch.setenv("LABKIT_PROFILE", "huge")
+    with pytest.raises(ConfigError, match=r"LABKIT_PROFILE='huge'.*\['full', 'quick'\]"):
+        default_profile()

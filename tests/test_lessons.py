@@ -10,7 +10,6 @@ which nbval runs a lesson for longer than its budget (``lesson_budget`` below).
 from __future__ import annotations
 
 import re
-from datetime import datetime
 
 import nbformat
 import pytest
@@ -36,17 +35,9 @@ def lesson_budget(nb: nbformat.NotebookNode) -> int:
 
 
 def stored_run_seconds(nb: nbformat.NotebookNode) -> float | None:
-    """Seconds between the first cell's start and the last cell's end, from stored metadata."""
-    stamps = [c.metadata.get("execution", {}) for c in nb.cells if c.cell_type == "code"]
-    starts = [s["iopub.execute_input"] for s in stamps if "iopub.execute_input" in s]
-    ends = [s["shell.execute_reply"] for s in stamps if "shell.execute_reply" in s]
-    if not starts or not ends:
-        return None
-
-    def parse(value: str) -> datetime:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-    return (parse(max(ends)) - parse(min(starts))).total_seconds()
+    """Seconds between the first cell's start and the last cell's end (``tools/course_map.py``
+    reads them the same way for the course map)."""
+    return _course_map().run_seconds(nb)
 
 
 def check_lesson(nb: nbformat.NotebookNode) -> list[str]:
@@ -76,7 +67,9 @@ def check_lesson(nb: nbformat.NotebookNode) -> list[str]:
         problems.append("no reference cited with {cite}")
     for i, cell in enumerate(code[1:], start=2):
         last = cell.source.strip().splitlines()[-1]
-        shows = not re.match(r"^(\s|#|import |from |def |class |@|\)|\]|\}|[\w.\[\]]+\s*=)", last)
+        shows = not re.match(
+            r"^(\s|#|import |from |def |class |@|claim\(|\)|\]|\}|[\w.\[\], ]+\s*=(?!=))", last
+        )
         if shows and not cell.outputs:
             problems.append(f"code cell {i} ends with an expression but has no stored output")
     return problems
@@ -141,3 +134,50 @@ def test_the_course_map_is_current() -> None:
     proc = subprocess.run([sys.executable, str(ROOT / "tools" / "course_map.py"), "--check"],
                           capture_output=True, text=True)  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _course_map():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("course_map", ROOT / "tools" / "course_map.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_course_map_shows_no_citation_keys_and_links_its_doc_roles() -> None:
+    course_map = _course_map()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(
+        "# A lesson\n\nLoRA {cite}`hu2022lora` keeps $W$ frozen, as in {doc}`from_scratch` and "
+        "{doc}`the metrics <../evaluation/metrics>` {cite:t}`dettmers2023qlora`. More text."
+    )]  # fmt: skip
+    title, about = course_map._summary(nb, ROOT / "book" / "lora")
+    assert title == "A lesson"
+    assert about == ("LoRA keeps $W$ frozen, as in {doc}`lora/from_scratch` and "
+                     "{doc}`the metrics <evaluation/metrics>`.")  # fmt: skip
+    nb.cells[0].source = "# Practice\n\nSee {doc}`/book/lora/idea` and {term}`LoRA <LoRA>`."
+    assert course_map._summary(nb, ROOT / "solutions")[1] == "See {doc}`lora/idea` and LoRA."
+    text = (ROOT / "book" / "course_map.md").read_text()
+    keys = re.findall(r"@\w+\{([^,]+),", (ROOT / "references.bib").read_text())
+    assert keys and not [key for key in keys if key in text], "a raw citation key in the map"
+    for target in re.findall(r"\{doc\}`(?:[^`<]*<)?([^`>]+)>?`", text):
+        assert (ROOT / "book" / f"{target}.ipynb").exists() or (
+            ROOT / "book" / f"{target}.md"
+        ).exists(), f"{{doc}} link to a missing page: {target}"
+
+
+def test_the_course_map_shows_wall_clock_time_and_marks_heavy_lessons() -> None:
+    course_map = _course_map()
+    rows = {line.split(" | ")[0]: line for line in course_map.render().splitlines()
+            if line.startswith("| {doc}")}  # fmt: skip
+    assert rows
+    for path in LESSONS:
+        nb = nbformat.read(path, as_version=4)
+        stem = path.relative_to(ROOT / "book").with_suffix("").as_posix()
+        (row,) = [line for key, line in rows.items() if key.endswith(f"<{stem}>`")]
+        seconds = stored_run_seconds(nb)
+        cells = [cell.strip() for cell in row.strip("|").split(" | ")]
+        assert cells[2] == (f"{seconds / 60:.1f}&nbsp;min" if seconds is not None else "not run")
+        heavy = bool(nb.metadata.get("labkit", {}).get("heavy"))
+        assert cells[3] == (f"{lesson_budget(nb) // 60}&nbsp;min" + (", *heavy*" if heavy else ""))

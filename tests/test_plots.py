@@ -10,9 +10,11 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.text  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from matplotlib.transforms import Bbox  # noqa: E402
 from sklearn.metrics import (  # noqa: E402
     average_precision_score,
     roc_auc_score,
@@ -201,6 +203,89 @@ def test_learning_curves_missing_column(history):
         plots.learning_curves([], diagnosis=None)
 
 
+def _drawn(fig) -> object:
+    fig.canvas.draw()
+    return fig.canvas.get_renderer()
+
+
+def _text_box(text, renderer):
+    """A text's own box (an annotation's leader line left out)."""
+    if hasattr(text, "update_positions"):
+        text.update_positions(renderer)
+    return matplotlib.text.Text.get_window_extent(text, renderer)
+
+
+def _vertices(ax) -> np.ndarray:
+    """Display coordinates of every line vertex and marker drawn on ``ax``."""
+    parts = [line.get_transform().transform_path(line.get_path()).vertices
+             for line in ax.get_lines()]  # fmt: skip
+    parts += [c.get_offset_transform().transform(c.get_offsets()) for c in ax.collections
+              if len(c.get_offsets())]  # fmt: skip
+    return np.concatenate(parts) if parts else np.empty((0, 2))
+
+
+CROWDED = {  # three runs of practice 5 and a flat one: curves in every corner of small panels
+    "A": ([0.60, 0.35, 0.18, 0.08, 0.03], [0.55, 0.42, 0.45, 0.56, 0.70],
+          [0.74, 0.82, 0.83, 0.82, 0.81]),
+    "B": ([0.69, 0.68, 0.67, 0.66, 0.66], [0.69, 0.68, 0.68, 0.67, 0.67],
+          [0.52, 0.55, 0.56, 0.58, 0.58]),
+    "C": ([0.62, 0.38, 0.27, 0.21, 0.18], [0.50, 0.36, 0.30, 0.28, 0.27],
+          [0.78, 0.85, 0.88, 0.89, 0.90]),
+}  # fmt: skip
+
+
+def _run(train, evals, accuracy) -> list[dict]:
+    return [{"epoch": e + 1, "train_loss": t, "eval_loss": v, "eval_accuracy": a}
+            for e, (t, v, a) in enumerate(zip(train, evals, accuracy, strict=True))]  # fmt: skip
+
+
+@pytest.mark.parametrize("layout", ["one row", "one figure each"])
+def test_learning_curves_legend_covers_no_curve_and_no_value(history, layout):
+    runs = [_run(*r) for r in CROWDED.values()] + [history]
+    if layout == "one row":
+        fig, axes = plt.subplots(1, len(runs), figsize=(18, 3.8))
+        figures = [fig]
+    else:
+        figures, axes = zip(*(plt.subplots(figsize=(7, 4.5)) for _ in runs), strict=True)
+    drawn = [plots.learning_curves(run, diagnosis=None, ax=ax)
+             for ax, run in zip(axes, runs, strict=True)]  # fmt: skip
+    for fig in figures:
+        fig.tight_layout()
+        _drawn(fig)
+    for ax in drawn:
+        renderer = ax.figure.canvas.get_renderer()
+        legend = ax.get_legend()
+        assert legend is not None and ax.get_zorder() > ax.metric_axes.get_zorder()  # on top
+        box = legend.get_window_extent(renderer)
+        for each in (ax, ax.metric_axes):
+            assert not box.count_contains(_vertices(each)), "the legend covers a curve"
+        (note,) = ax.metric_axes.texts  # the metric's value at the best epoch
+        note_box = _text_box(note, renderer)
+        assert Bbox.intersection(box, note_box) is None, "the legend covers the value"
+        frame = ax.get_window_extent(renderer)
+        assert note_box.x1 <= frame.x1 + 1 and note_box.y1 <= frame.y1 + 1  # inside the frame
+
+
+def test_learning_curves_metric_axis_spans_at_least_ten_points():
+    flat = _run([0.7, 0.69, 0.69, 0.69], [0.70, 0.695, 0.694, 0.693], [0.716, 0.73, 0.722, 0.72])
+    low, high = plots.learning_curves(flat, diagnosis=None).metric_axes.get_ylim()
+    assert high - low >= 0.1 and low <= 0.716 and high >= 0.73
+    near_one = _run([0.3, 0.2], [0.3, 0.2], [0.99, 1.0])
+    low, high = plots.learning_curves(near_one, diagnosis=None).metric_axes.get_ylim()
+    assert high - low >= 0.1 and high <= 1.01  # widened downwards, not past 1
+    ax = plots.learning_curves(flat, diagnosis=None, metric_ylim=(0.5, 1.0))
+    assert ax.metric_axes.get_ylim() == (0.5, 1.0)
+    low, high = plots.learning_curves(
+        flat, diagnosis=None, metric_min_span=0
+    ).metric_axes.get_ylim()
+    assert high - low < 0.05  # matplotlib's own zoom, on request
+    wide = _run([0.7, 0.3], [0.7, 0.4], [0.5, 0.9])
+    low, high = plots.learning_curves(wide, diagnosis=None).metric_axes.get_ylim()
+    assert low < 0.5 and high > 0.9 and high - low < 0.5  # a wide range is left alone
+    with pytest.raises(MetricsError, match="metric_ylim"):
+        plots.learning_curves(flat, diagnosis=None, metric_ylim=(1.0, 0.5))
+
+
 def test_loss_curve_raw_and_smoothed():
     steps = [{"step": i, "loss": 1.0 / i} for i in range(1, 101)]
     ax = plots.loss_curve(steps)
@@ -255,6 +340,82 @@ def test_method_comparison_points_names_errorbars():
     assert ax.get_xlabel() == "train seconds"
     with pytest.raises(MetricsError, match="'total_memory_mb'"):
         plots.method_comparison(indexed.drop(columns="total_memory_mb"))
+
+
+def _exact(y, s, t) -> dict[str, float]:
+    predicted = np.asarray(s) >= t
+    y = np.asarray(y) == 1
+    tp, fp = (predicted & y).sum(), (predicted & ~y).sum()
+    tn, fn = (~predicted & ~y).sum(), (~predicted & y).sum()
+    return {"precision": tp / (tp + fp), "recall": tp / (tp + fn), "specificity": tn / (tn + fp)}
+
+
+def test_metric_vs_threshold_annotates_values_at_the_exact_threshold():
+    from labkit.metrics import threshold_for, threshold_sweep
+
+    rng = np.random.default_rng(5)
+    y = (rng.random(300) < 0.2).astype(int)
+    s = 1 / (1 + np.exp(-(2.5 * y - 1.5 + rng.normal(0, 1, 300))))
+    sweep = threshold_sweep(y, s)  # grid 0.05, 0.10, ..., 0.95
+    choice = threshold_for(y, s, recall=0.95)
+    assert not np.isclose(sweep["threshold"], choice.threshold).any()  # between grid points
+    metrics = ("precision", "recall", "specificity")
+    exact = _exact(y, s, choice.threshold)
+    grid = {m: np.interp(choice.threshold, sweep["threshold"], sweep[m]) for m in metrics}
+    # read off the grid, precision and recall come out a point or two off (the lesson's 0.87
+    # against the 0.88 it prints)
+    assert [f"{grid[m]:.2f}" for m in metrics] != [f"{exact[m]:.2f}" for m in metrics]
+
+    for call in ({"mark": choice}, {"mark": choice.threshold, "y_true": y, "y_score": s}):
+        ax = plots.metric_vs_threshold(sweep, metrics=metrics, **call)
+        assert [t.get_text() for t in ax.texts] == [f"{exact[m]:.2f}" for m in metrics]
+        np.testing.assert_allclose([t.xy[1] for t in ax.texts], [exact[m] for m in metrics])
+        assert any(f"threshold {choice.threshold:.3g}" == t for t in _legend_texts(ax))
+
+    # a bare number between grid points: the mark only, no numbers read off the grid
+    ax = plots.metric_vs_threshold(sweep, metrics=metrics, mark=choice.threshold)
+    assert len(ax.texts) == 0
+    # on a grid point the sweep's own row is exact
+    ax = plots.metric_vs_threshold(sweep, metrics=metrics, mark=0.5)
+    row = sweep[np.isclose(sweep["threshold"], 0.5)].iloc[0]
+    assert [t.get_text() for t in ax.texts] == [f"{row[m]:.2f}" for m in metrics]
+    with pytest.raises(MetricsError, match="both y_true and y_score"):
+        plots.metric_vs_threshold(sweep, mark=0.3, y_true=y)
+
+
+CENTRAL = pd.DataFrame({  # the central experiment's table: qlora4, lora and qlora8 side by side
+    "method": ["full", "head", "last_n", "lora", "qlora8", "qlora4"],
+    "accuracy": [0.861, 0.747, 0.802, 0.875, 0.871, 0.871],
+    "accuracy_std": [0.003, 0.005, 0.041, 0.002, 0.005, 0.005],
+    "train_seconds": [10.3, 4.2, 6.7, 12.6, 10.1, 8.6],
+    "total_memory_mb": [448.0, 130.0, 181.0, 252.0, 269.0, 216.0],
+})  # fmt: skip
+
+
+@pytest.mark.parametrize("figsize", [(12, 4.5), (9, 3.5)])
+def test_method_comparison_labels_do_not_overlap(figsize):
+    fig, axes = plt.subplots(1, 2, figsize=figsize)
+    plots.method_comparison(CENTRAL, x="total_memory_mb", y="accuracy", ax=axes[0])
+    plots.method_comparison(CENTRAL, x="train_seconds", y="accuracy", ax=axes[1])
+    fig.tight_layout()
+    renderer = _drawn(fig)
+    for ax in axes:
+        assert [t.get_text() for t in ax.texts] == list(CENTRAL["method"])
+        boxes = [_text_box(t, renderer) for t in ax.texts]
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1 :]:
+                assert Bbox.intersection(a, b) is None, "two labels overlap"
+        frame = ax.get_window_extent(renderer)
+        centres = ax.transData.transform(
+            CENTRAL[
+                ["total_memory_mb" if ax is axes[0] else "train_seconds", "accuracy"]
+            ].to_numpy()
+        )
+        for text, box in zip(ax.texts, boxes, strict=True):
+            assert frame.x0 <= box.x0 and box.x1 <= frame.x1, text.get_text()
+            assert frame.y0 <= box.y0 and box.y1 <= frame.y1, text.get_text()
+            assert not box.count_contains(centres), f"{text.get_text()} covers a point"
+            assert text.get_fontsize() >= plt.rcParams["font.size"]  # readable at page width
 
 
 def test_rank_sweep_log2_and_secondary():

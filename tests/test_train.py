@@ -44,7 +44,7 @@ def test_run_reports_history_ledger_and_test_metrics(lora_run, task) -> None:
     assert ledger["adapter_mb"] < 2 and ledger["footprint_mb"] > 80
     assert ledger["train_examples_per_s"] > 0 and ledger["latency_ms_per_example"] > 0
     json.dumps(lora_run.to_dict())
-    assert "trainable" in lora_run.summary()
+    assert "trainable" in lora_run.summary() and "(seed 0, 2 epochs)" in lora_run.summary()
 
 
 def test_same_seed_same_metrics(task, lora_run, tmp_path) -> None:

@@ -150,6 +150,42 @@ def test_memory_panel_says_what_fits() -> None:
     assert "GiB" in small and "BERT-base" in small
 
 
+def _limit_labels(svg: str) -> tuple[float, list[tuple[str, float, float, float]]]:
+    """The font size and the card labels of a stacked-bar chart: (text, x0, x1, baseline)."""
+    font = float(re.search(r"font-size:(\d+(?:\.\d+)?)px", svg).group(1))
+    labels = []
+    for attrs, text in re.findall(r'<text ([^>]*fill="#c44e52"[^>]*)>([^<]*)</text>', svg):
+        x = float(re.search(r'\bx="([\d.]+)"', attrs).group(1))
+        y = float(re.search(r'\by="([\d.]+)"', attrs).group(1))
+        width = _svg.text_width(text, font)
+        x0, x1 = (x, x + width) if 'text-anchor="start"' in attrs else (x - width, x)
+        labels.append((text, x0, x1, y))
+    return font, labels
+
+
+@pytest.mark.parametrize("model", memory.MODELS[:-1])
+def test_memory_chart_labels_are_legible_and_apart(model: str) -> None:
+    html = memory.panel_html(memory.Inputs(model=model, method="qlora", batch=1))
+    svg = html[html.index("<svg") : html.index("</svg>")]
+    font, labels = _limit_labels(svg)
+    assert font >= 12  # readable at page width (10 px was too small)
+    assert [text for text, *_ in labels] == [label for label, _ in memory.GPUS]
+    width = float(re.search(r'width="(\d+)"', svg).group(1))
+    for text, x0, x1, _ in labels:
+        assert 0 <= x0 and x1 <= width, f"{text} runs out of the chart"
+    for (a, a0, a1, ay), (b, b0, b1, by) in itertools.combinations(labels, 2):
+        side_by_side = a1 + 2 <= b0 or b1 + 2 <= a0
+        assert side_by_side or abs(ay - by) >= 1.2 * font, f"{a!r} and {b!r} overlap"
+
+
+def test_label_rows_stack_only_what_would_overlap() -> None:
+    rows = _svg.label_rows([("free Colab T4 (16 GB)", 100.0), ("24 GB card", 130.0),
+                            ("80 GB card", 400.0)], 13, 0, 560)  # fmt: skip
+    assert [row for *_, row in rows] == [0, 1, 0]
+    near_edge = _svg.label_rows([("80 GB card", 550.0)], 13, 0, 560)
+    assert near_edge[0][2] == "end"  # ends at its line instead of running off the chart
+
+
 @pytest.mark.parametrize("billions", [0.125, 1, 3, 7, 13, 70])
 def test_custom_architecture_is_close_to_the_requested_size(billions: float) -> None:
     arch = memory.custom_architecture(billions * 1e9)
@@ -191,6 +227,42 @@ def test_threshold_panel_and_a_run_result() -> None:
     assert 'class="lk-tp">TP 3<' in html and 'class="lk-cost">6<' in html
     best = threshold_for_cost(Y, S, fn_cost=5, fp_cost=1)
     assert f'class="lk-best">{best.threshold:.3f}<' in html
+
+
+def _confusion_table(html: str) -> list[list[str]]:
+    """The explorer's confusion matrix as rows of cell texts (header row first)."""
+    table = html[html.index('<table class="lk-confusion"') :]
+    table = table[: table.index("</table>")]
+    return [re.findall(r"<t[hd][^>]*>([^<]*)</t[hd]>", row) for row in table.split("<tr>")[1:]]
+
+
+def test_threshold_confusion_matrix_has_the_course_layout() -> None:
+    # actual class in rows, predicted in columns, the negative class first: TN top left, as in
+    # the metrics lesson, the glossary and labkit.plots.confusion_matrix
+    html = threshold.panel_html(threshold.scores_from(Y, S), 0.5)
+    assert _confusion_table(html) == [
+        ["", "predicted negative", "predicted positive"],
+        ["actual negative", "TN 5", "FP 1"],
+        ["actual positive", "FN 1", "TP 3"],
+    ]
+    named = threshold.scores_from(Y, S, label_names=("ham", "spam"))
+    html = threshold.panel_html(named, 0.5)
+    assert _confusion_table(html)[0] == ["", "predicted ham", "predicted spam"]
+    assert [row[0] for row in _confusion_table(html)[1:]] == ["actual ham", "actual spam"]
+    assert "predict spam when its score is at least 0.50" in html
+
+    class Result:
+        label_names = ["ham", "spam"]
+        test_labels = Y
+        positive_scores = np.asarray(S)
+
+    assert _confusion_table(threshold.panel_html(threshold.scores_from(Result()), 0.5)) == \
+        _confusion_table(html)  # fmt: skip
+    words = ["spam" if y else "ham" for y in Y]
+    by_name = threshold.scores_from(words, S, positive="spam")
+    assert (by_name.negative_name, by_name.positive_name) == ("ham", "spam")
+    with pytest.raises(ValueError, match="two"):
+        threshold.scores_from(Y, S, label_names=["only one"])
 
 
 def test_threshold_for_cost_against_brute_force() -> None:
@@ -273,8 +345,9 @@ def test_memory_calculator_static_and_live_controls() -> None:
 def test_threshold_explorer_costs_are_live() -> None:
     from labkit.widgets import threshold_explorer
 
-    explorer = threshold_explorer(Y, S, mode="stack")
+    explorer = threshold_explorer(Y, S, mode="stack", label_names=("ham", "spam"))
     assert 'data-threshold="0.50"' in explorer.shown() and len(explorer.panels.leaves) == 19
+    assert ">actual ham<" in explorer.shown() and ">predicted spam<" in explorer.shown()
     explorer.controls["threshold"].value = 0.25
     assert 'data-threshold="0.25"' in explorer.shown()
     explorer.controls["fn_cost"].value = 5

@@ -16,6 +16,7 @@ Exercises are written by tools/make_exercises.py and are not executed (their gap
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import time
@@ -25,6 +26,12 @@ import nbformat
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
+# The stored outputs are the page's evidence: a statement of the prose that they contradict
+# (labkit.notebook.claim) must stop the execution, not print a note.
+os.environ.setdefault("LABKIT_STRICT_CLAIMS", "1")
+# The Makefile exports MPLBACKEND=Agg (no windows in tests); a kernel started with it would store
+# no figures at all. The notebook's inline backend is what the pages need.
+os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
 PROBE = """
 import json as _json
 def _labkit_provenance():

@@ -60,9 +60,36 @@ def check_leak_count(answer: object, task: Any) -> CheckResult:
                        ])  # fmt: skip
 
 
-def check_inflation(answer: object, *, accuracy_all: float, accuracy_clean: float,
-                    accuracy_leaked: float) -> CheckResult:  # fmt: skip
-    """How much the leaked copies raise the reported accuracy: all minus clean."""
+def check_inflation(answer: object, y_true: Any = None, y_pred: Any = None, leaked: Any = None,
+                    *, accuracy_all: float | None = None, accuracy_clean: float | None = None,
+                    accuracy_leaked: float | None = None) -> CheckResult:  # fmt: skip
+    """How much the leaked copies raise the reported accuracy: all minus clean.
+
+    ``check_inflation(inflation, y_true, y_pred, leaked)`` computes the three accuracies itself
+    from the test labels, the predictions and the mask of leaked test examples (so the check
+    cell shows no solution); the keyword form takes the three accuracies instead.
+    """
+    import numpy as np
+
+    given = [v is not None for v in (y_true, y_pred, leaked)]
+    if any(given):
+        if not all(given):
+            raise ValueError("pass y_true, y_pred and leaked together.")
+        truth, predicted = np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()
+        mask = np.asarray(leaked, dtype=bool).ravel()
+        if not truth.size == predicted.size == mask.size:
+            raise ValueError(
+                f"y_true, y_pred and leaked have {truth.size}, {predicted.size} and {mask.size} "
+                "entries; they must describe the same test examples."
+            )
+        if mask.all() or not mask.any():
+            raise ValueError("leaked must mark some test examples, not none or all of them.")
+        correct = predicted == truth
+        accuracy_all = float(correct.mean())
+        accuracy_clean = float(correct[~mask].mean())
+        accuracy_leaked = float(correct[mask].mean())
+    elif accuracy_all is None or accuracy_clean is None or accuracy_leaked is None:
+        raise ValueError("pass y_true, y_pred and leaked (or the three accuracies).")
     expected = accuracy_all - accuracy_clean
     return check_value("inflation", answer, expected, rel=1e-6, abs_tol=1e-9, percent=True,
                        hint="accuracy on the whole test set (what you would report) minus "
@@ -164,7 +191,10 @@ def check_merged(merged: object, inputs: Mapping[str, Any], reference: Any) -> C
     with torch.no_grad():
         logits = merged(**inputs).logits
     scale = float(reference.abs().max()) or 1.0
-    if torch.allclose(logits, reference, atol=1e-5 * scale, rtol=1e-4):
+    # Merging changes the order of the arithmetic: on a GPU (TF32 or 16-bit kernels) that moves
+    # the logits by up to about 1e-3 of their size; forgetting the adapter moves them far more.
+    logits = logits.to(reference.device, reference.dtype)
+    if torch.allclose(logits, reference, atol=2e-3 * scale, rtol=1e-3):
         return CheckResult(name, "no adapter layers left, and the same outputs as the adapter "
                            "model.")  # fmt: skip
     raise fail(

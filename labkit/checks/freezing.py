@@ -363,20 +363,55 @@ EFFECTS = {"better": ("higher", "improved", "improves", "up", "increase", "incre
 
 
 def check_tuning_effect(effect: object, reason: object, *, before: float, after: float,
-                        tolerance: float = 0.01, keywords: Sequence[str] = ()) -> CheckResult:  # fmt: skip
-    """Did the change make validation accuracy better, worse or leave it the same?"""
+                        tolerance: float | None = None, n_examples: int | None = None,
+                        loss_before: float | None = None, loss_after: float | None = None,
+                        keywords: Sequence[str] = ()) -> CheckResult:  # fmt: skip
+    """Did the change make validation accuracy better, worse or leave it the same?
+
+    A change within the noise of one run counts as "same": up to ``tolerance`` (a share, 0.01
+    when neither it nor ``n_examples`` is given), and never less than two validation examples
+    when ``n_examples`` (the size of the validation split) is given. On 64 sentences accuracy
+    moves in steps of 1/64, and a difference of one or two sentences says nothing. With
+    ``loss_before``/``loss_after`` (the two runs' validation losses) the feedback points at the
+    loss, which can separate runs whose accuracies are within the noise.
+    """
     name = "effect of the change"
     chosen = read_choice(name, effect, EFFECTS, what="effect")
     text = require_reason(name, reason)
+    if n_examples is not None and (int(n_examples) != n_examples or n_examples < 1):
+        raise ValueError(f"n_examples={n_examples!r}: give the number of validation examples.")
+    floor = 2 / n_examples if n_examples else 0.0
+    band = max(tolerance if tolerance is not None else (0.0 if n_examples else 0.01), floor)
     change = after - before
-    expected = "same" if abs(change) <= tolerance else "better" if change > 0 else "worse"
+    expected = "same" if abs(change) <= band + 1e-9 else "better" if change > 0 else "worse"
+    size = f"{change:+.3f}"
+    if n_examples:
+        k = round(abs(change) * n_examples)
+        size += f", {k} of {n_examples} validation example{'' if k == 1 else 's'}"
+    moved = f"validation accuracy went from {before:.3f} to {after:.3f} ({size})"
+    noise = f"up to {band:.3f}" + (
+        ", two validation examples" if n_examples and band == floor else ""
+    )
+    losses = loss_before is not None and loss_after is not None
     if chosen != expected:
         if expected == "same":
-            raise fail(name, f"the accuracy moved by {change:+.3f}, within {tolerance:g} (one "
-                       "or two validation examples): that is no real change.")  # fmt: skip
-        raise fail(name, f"compare the numbers again: validation accuracy went from "
-                   f"{before:.3f} to {after:.3f}.")  # fmt: skip
+            message = (f"{moved}: a difference that small is within the noise of a single run "
+                       f"({noise}), so on accuracy it is no real change.")  # fmt: skip
+            if losses:
+                message += (f" The validation loss ({loss_before:.3f} -> {loss_after:.3f}) is "
+                            "the finer signal; say in the reason what it shows.")  # fmt: skip
+            raise fail(name, message)
+        if chosen == "same":
+            raise fail(name, f"{moved}: more than the noise of a single run ({noise}), so it "
+                       "counts as a real change; which way did it go?")  # fmt: skip
+        raise fail(name, f"compare the numbers again: {moved}.")
     if keywords and not mentions(text, keywords):
         raise fail(name, "the effect is right; now say in the reason what the change does to "
                    "training (e.g. how far each step moves the weights).")  # fmt: skip
-    return CheckResult(name, f"{chosen}: right ({before:.3f} -> {after:.3f}).")
+    message = f"{chosen}: right ({before:.3f} -> {after:.3f}, {size})."
+    if expected == "same":
+        message += f" Within the noise of one run ({noise})."
+        if losses:
+            message += (f" Accuracy cannot tell the two runs apart; the validation loss can: "
+                        f"{loss_before:.3f} -> {loss_after:.3f}.")  # fmt: skip
+    return CheckResult(name, message)

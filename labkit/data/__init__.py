@@ -81,7 +81,8 @@ def load_task(
     - ``deduplicate``: remove exact and near duplicates (lower case, punctuation removed,
       whitespace collapsed) before splitting, keeping the first copy (majority label when the
       copies disagree; a tie drops the group), and drop from train/validation any text that is
-      also in a given test file. Default: True for "sms_spam", False elsewhere. Counts go to
+      also in a given test file. Default: True for the shipped real data sets ("sentences",
+      "sms_spam"), False for your own files and the generated tasks. Counts go to
       ``task.notes`` and ``task.meta["dedup_removed"]`` / ``["dedup"]``.
     - ``header``: for csv/tsv/txt files, None detects a missing header row, False reads the
       first row as data (columns named "1", "2", ...; chosen by content unless named), True

@@ -222,17 +222,19 @@ def memory_calculator(*, model: str = "7B", method: str = "qlora", mode: str = "
 # --- threshold explorer ----------------------------------------------------------------------
 def threshold_explorer(result_or_labels: Any, y_score: Any = None, *, fp_cost: float = 1.0,
                        fn_cost: float = 1.0, threshold: float = 0.5, positive: Any = 1,
-                       mode: str = "auto") -> Explorer:  # fmt: skip
+                       label_names: Any = None, mode: str = "auto") -> Explorer:  # fmt: skip
     """Move a decision threshold over a model's test scores and see what it does.
 
     ``threshold_explorer(result)`` takes a ``RunResult`` of a binary task (its
-    ``test_labels`` and ``positive_scores``); ``threshold_explorer(y_true, y_score)`` takes
-    labels and positive-class scores. The threshold (0.05 to 0.95) is precomputed and works on
-    the website; the costs of a false positive and a false negative re-render through the
-    kernel (the page shows the costs it was saved with).
+    ``test_labels``, ``positive_scores`` and ``label_names``); ``threshold_explorer(y_true,
+    y_score, label_names=("ham", "spam"))`` takes labels, positive-class scores and the two
+    class names, class 0 (negative) first. The confusion matrix has the course's layout:
+    actual class in rows, predicted class in columns, the negative class first. The threshold
+    (0.05 to 0.95) is precomputed and works on the website; the costs of a false positive and a
+    false negative re-render through the kernel (the page shows the costs it was saved with).
     """
     widgets = ipywidgets()
-    scores = thresholds.scores_from(result_or_labels, y_score, positive)
+    scores = thresholds.scores_from(result_or_labels, y_score, positive, label_names)
     points = thresholds.curves(scores)
     values = list(thresholds.THRESHOLDS)
     start = min(values, key=lambda t: abs(t - threshold))

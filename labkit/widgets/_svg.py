@@ -98,10 +98,10 @@ class Frame:
             parts.append(f'<text x="{_n(x0)}" y="11" font-weight="bold">{escape(title)}</text>')
         return parts
 
-    def wrap(self, parts: Sequence[str], label: str) -> str:
+    def wrap(self, parts: Sequence[str], label: str, font: str = FONT) -> str:
         return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{self.width}" '
                 f'height="{self.height}" viewBox="0 0 {self.width} {self.height}" role="img" '
-                f'aria-label="{escape(label)}" style="{FONT}">' + "".join(parts) + "</svg>")  # fmt: skip
+                f'aria-label="{escape(label)}" style="{font}">' + "".join(parts) + "</svg>")  # fmt: skip
 
 
 def _widen(limits: tuple[float, float]) -> tuple[float, float]:
@@ -205,6 +205,38 @@ def simplify(xs: list[float], ys: list[float], max_points: int) -> list[tuple[fl
     return [pairs[i] for i in keep]
 
 
+def text_width(text: str, font_px: float) -> float:
+    """Rough width in pixels of ``text`` in a sans-serif font of ``font_px`` pixels (an upper
+    estimate: 0.6 em per character, the width of digits and wide lower-case letters)."""
+    return 0.6 * font_px * len(text)
+
+
+def label_rows(
+    labels: Sequence[tuple[str, float]], font_px: float, lo: float, hi: float, gap: float = 8.0
+) -> list[tuple[str, float, str, int]]:
+    """Place text labels at x positions on as few rows as possible without overlaps.
+
+    ``labels`` are (text, x); each label starts at its x (``"start"``) or, when it would run past
+    ``hi``, ends there (``"end"``). A label goes on the first row where it keeps ``gap`` pixels
+    from every label already on that row. Returns (text, x, anchor, row) per label, in order.
+    """
+    rows: list[list[tuple[float, float]]] = []
+    placed = []
+    for text, x in labels:
+        width = text_width(text, font_px)
+        anchor = "start" if x + 3 + width <= hi else "end"
+        x0, x1 = (x + 3, x + 3 + width) if anchor == "start" else (x - 3 - width, x - 3)
+        x0 = max(x0, lo)
+        free = (i for i, taken in enumerate(rows)
+                if all(x1 + gap <= a or b + gap <= x0 for a, b in taken))  # fmt: skip
+        row = next(free, len(rows))
+        if row == len(rows):
+            rows.append([])
+        rows[row].append((x0, x1))
+        placed.append((text, x, anchor, row))
+    return placed
+
+
 def stacked_bars(
     bars: Sequence[tuple[str, Sequence[tuple[str, float]]]],
     *,
@@ -213,23 +245,39 @@ def stacked_bars(
     title: str = "",
     width: int = 460,
     bar_height: int = 22,
+    font_px: int = 12,
 ) -> str:
     """Horizontal stacked bars: ``bars`` = [(label, [(part, value), ...]), ...]; ``limits`` are
-    vertical dashed lines (e.g. GPU sizes) with their labels."""
-    left, right = 70.0, 16.0
-    top = 20.0 + 11 * len(limits) + (14 if title else 0)  # a text line per limit, staggered
-    height = int(top + len(bars) * (bar_height + 8) + 30)
-    largest = max([sum(v for _, v in parts) for _, parts in bars] + [v for _, v in limits] + [1e-9])
-    frame = Frame((0.0, largest * 1.04), (0.0, 1.0), width, height)
-    frame.left, frame.right, frame.top = left, right, top
+    vertical dashed lines (e.g. GPU sizes) with their labels above the bars, on as many rows as
+    it takes for no two labels to overlap. Text is ``font_px`` pixels high."""
+    left = max([text_width(label, font_px) for label, _ in bars] + [40.0]) + 10
+    right = 16.0
+    line = font_px + 4  # height of a row of text
+    totals = [sum(v for _, v in parts) for _, parts in bars]
+    largest = max(totals + [v for _, v in limits] + [1e-9])
+    # room right of the longest bar for its total ("73.1"), so the number never sits on a bar
+    room = max([text_width(f"{t:.1f}", font_px) + 8 for t in totals] + [0.0])
+    span = max(width - right - left, 1.0)
+    longest = max(totals + [1e-9])
+    high = max(largest * 1.04, longest * span / max(span - room, 1.0))
+    frame = Frame((0.0, high), (0.0, 1.0), width, 100)
+    frame.left, frame.right = left, right
+    ordered = sorted(limits, key=lambda item: item[1])
+    rows = label_rows([(label, frame.x(value)) for label, value in ordered], font_px,
+                      left, width - right)  # fmt: skip
+    n_rows = max((row for *_, row in rows), default=-1) + 1
+    top = 6.0 + line * n_rows + (line if title else 0) + 4
+    height = int(top + len(bars) * (bar_height + 8) + 2 * line + 8)
+    frame.top, frame.height = top, height
     parts_svg: list[str] = []
     if title:
-        parts_svg.append(f'<text x="{_n(left)}" y="12" font-weight="bold">{escape(title)}</text>')
+        parts_svg.append(f'<text x="{_n(left)}" y="{_n(font_px + 2)}" font-weight="bold">'
+                         f"{escape(title)}</text>")  # fmt: skip
     y = top
     names: list[str] = []
     for label, segments in bars:
         x = 0.0
-        parts_svg.append(f'<text x="{_n(left - 5)}" y="{_n(y + bar_height / 2 + 3)}" '
+        parts_svg.append(f'<text x="{_n(left - 6)}" y="{_n(y + bar_height / 2 + font_px / 3)}" '
                          f'text-anchor="end">{escape(label)}</text>')  # fmt: skip
         for name, value in segments:
             if name not in names:
@@ -241,8 +289,10 @@ def stacked_bars(
                                  f'height="{bar_height}" fill="{colour}"><title>{escape(name)}: '
                                  f"{value:.2f} {unit}</title></rect>")  # fmt: skip
             x += value
-        parts_svg.append(f'<text x="{_n(min(frame.x(x) + 3, width - right - 40))}" '
-                         f'y="{_n(y + bar_height / 2 + 3)}">{x:.1f}</text>')  # fmt: skip
+        total = f"{x:.1f}"
+        tx = frame.x(x) + 4
+        parts_svg.append(f'<text x="{_n(tx)}" y="{_n(y + bar_height / 2 + font_px / 3)}" '
+                         f'font-weight="bold">{total}</text>')  # fmt: skip
         y += bar_height + 8
     axis_y = y + 2
     parts_svg.append(f'<path d="M{_n(left)} {_n(axis_y)}H{_n(width - right)}" stroke="#444"/>')
@@ -250,22 +300,24 @@ def stacked_bars(
         if tick <= frame.xlim[1]:
             px = frame.x(tick)
             parts_svg.append(f'<path d="M{_n(px)} {_n(axis_y)}v3" stroke="#444"/><text '
-                             f'x="{_n(px)}" y="{_n(axis_y + 13)}" text-anchor="middle">'
+                             f'x="{_n(px)}" y="{_n(axis_y + 3 + line - 2)}" text-anchor="middle">'
                              f"{_fmt(tick)}</text>")  # fmt: skip
-    parts_svg.append(f'<text x="{_n(width - right)}" y="{_n(axis_y + 26)}" text-anchor="end">'
-                     f"{escape(unit)}</text>")  # fmt: skip
-    for k, (label, value) in enumerate(sorted(limits, key=lambda item: -item[1])):
-        px, ty = frame.x(value), top - 6 - 11 * k
-        anchor = "end" if px > width / 2 else "start"
-        parts_svg.append(f'<path d="M{_n(px)} {_n(ty - 8)}V{_n(axis_y)}" stroke="#c44e52" '
-                         f'stroke-dasharray="4 3"/><text x="{_n(px + (-3 if anchor == "end" else 3))}"'
-                         f' y="{_n(ty)}" text-anchor="{anchor}" fill="#c44e52">{escape(label)}'
-                         "</text>")  # fmt: skip
-    svg = frame.wrap(parts_svg, title or "stacked bars")
+    parts_svg.append(f'<text x="{_n(width - right)}" y="{_n(axis_y + 3 + 2 * line)}" '
+                     f'text-anchor="end">{escape(unit)}</text>')  # fmt: skip
+    first_row = 6.0 + (line if title else 0) + font_px
+    for label, px, anchor, row in rows:
+        ty = first_row + line * row
+        tx = px + (3 if anchor == "start" else -3)
+        parts_svg.append(f'<path d="M{_n(px)} {_n(ty - font_px + 2)}V{_n(axis_y)}" '
+                         f'stroke="#c44e52" stroke-dasharray="4 3"/><text x="{_n(tx)}" '
+                         f'y="{_n(ty)}" text-anchor="{anchor}" fill="#c44e52" '
+                         f'class="lk-limit">{escape(label)}</text>')  # fmt: skip
+    font = f"font-family:sans-serif;font-size:{font_px}px"
+    svg = frame.wrap(parts_svg, title or "stacked bars", font)
     keys = "".join(
-        f'<span style="white-space:nowrap;margin-right:10px"><span style="display:inline-block;'
-        f'width:10px;height:10px;background:{PALETTE[i % len(PALETTE)]};margin-right:3px">'
+        f'<span style="white-space:nowrap;margin-right:12px"><span style="display:inline-block;'
+        f'width:11px;height:11px;background:{PALETTE[i % len(PALETTE)]};margin-right:4px">'
         f"</span>{escape(name)}</span>"
         for i, name in enumerate(names)
     )
-    return svg + f'<div style="font-size:11px">{keys}</div>'
+    return svg + f'<div style="font-size:{font_px}px">{keys}</div>'

@@ -136,8 +136,8 @@ def panel_html(inputs: Inputs) -> str:
     bar = _svg.stacked_bars(
         [(METHOD_LABELS[inputs.method].split(" (")[0],
           [(PART_LABELS[p], parts[p]) for p in PARTS])],
-        limits=[(label.split(" (")[0], size * HEADROOM) for label, size in GPUS],
-        unit="GiB (2^30 bytes); dashed: 90% of each card", width=470,
+        limits=[(label, size * HEADROOM) for label, size in GPUS],
+        unit="GiB (2^30 bytes); dashed: 90% of each card", width=560, font_px=13,
     )  # fmt: skip
     rows = "".join(
         f'<tr><td>{escape(label)}</td><td class="lk-fit" style="color:'

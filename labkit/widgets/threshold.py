@@ -20,27 +20,49 @@ THRESHOLDS = tuple(round(0.05 * k, 2) for k in range(1, 20))  # 0.05 ... 0.95
 
 @dataclass
 class Scores:
-    """Binary test labels (0/1, 1 = the positive class) and positive-class scores."""
+    """Binary test labels (0/1, 1 = the positive class), positive-class scores and the names
+    of the two classes (negative first, as everywhere in the course)."""
 
     y_true: np.ndarray
     y_score: np.ndarray
     positive_name: str = "positive"
+    negative_name: str = "negative"
 
     @property
     def n(self) -> int:
         return int(self.y_true.size)
 
 
-def scores_from(result_or_labels: Any, y_score: Any = None, positive: Any = 1) -> Scores:
-    """Accept ``(y_true, y_score)`` or a ``RunResult`` (its test labels and positive scores)."""
+def _two_names(label_names: Any) -> tuple[str, str]:
+    """(negative, positive) from ``label_names``: two names, class 0 first."""
+    names = [str(name) for name in label_names]
+    if len(names) != 2:
+        raise ValueError(
+            f"label_names has {len(names)} names; give two, class 0 (negative) first, "
+            'e.g. ("ham", "spam")'
+        )
+    return names[0], names[1]
+
+
+def scores_from(result_or_labels: Any, y_score: Any = None, positive: Any = 1,
+                label_names: Any = None) -> Scores:  # fmt: skip
+    """Accept ``(y_true, y_score)`` or a ``RunResult`` (its test labels, positive scores and
+    label names). ``label_names`` names the two classes, class 0 (negative) first, e.g.
+    ``("ham", "spam")``; without it a RunResult's names are used, else "negative"/"positive"
+    (or, for string labels, ``positive`` and the other label)."""
     if y_score is None:
         result = result_or_labels
         if not hasattr(result, "positive_scores"):
             raise TypeError("give (y_true, y_score) or a RunResult of a binary task")
         names = list(getattr(result, "label_names", []) or [])
-        name = names[1] if len(names) == 2 else "positive"
+        if label_names is not None:
+            negative, name = _two_names(label_names)
+        elif len(names) == 2:
+            negative, name = _two_names(names)
+        else:
+            negative, name = "negative", "positive"
         return Scores(np.asarray(result.test_labels) == 1, np.asarray(result.positive_scores,
-                      dtype=float), name)  # fmt: skip
+                      dtype=float), name, negative)  # fmt: skip
     truth = np.asarray(result_or_labels)
     scores = np.asarray(y_score, dtype=float)
     if scores.ndim == 2 and scores.shape[1] == 2:
@@ -49,8 +71,15 @@ def scores_from(result_or_labels: Any, y_score: Any = None, positive: Any = 1) -
         raise ValueError(f"y_true has {truth.size} labels but y_score has {scores.size} scores")
     if not np.isfinite(scores).all():
         raise ValueError("y_score holds NaN or infinite values")
-    name = "positive" if positive in (1, True) else str(positive)
-    return Scores((truth == positive).astype(bool), scores, name)
+    if label_names is not None:
+        negative, name = _two_names(label_names)
+    elif positive in (1, True):
+        negative, name = "negative", "positive"
+    else:
+        others = sorted({str(v) for v in truth.ravel().tolist()} - {str(positive)})
+        name = str(positive)
+        negative = others[0] if len(others) == 1 else f"not {name}"
+    return Scores((truth == positive).astype(bool), scores, name, negative)
 
 
 def counts(scores: Scores, threshold: float) -> dict[str, int]:
@@ -100,17 +129,22 @@ def best_threshold(scores: Scores, fp_cost: float, fn_cost: float) -> Any:
                               fp_cost=fp_cost)  # fmt: skip
 
 
-def _confusion(c: dict[str, int], name: str) -> str:
+def _confusion(c: dict[str, int], positive: str, negative: str) -> str:
+    """The confusion matrix as the course draws it: actual class in rows, predicted class in
+    columns, the negative class (0) first, so true negatives sit top left."""
     cell = "padding:4px 10px;text-align:center;border:1px solid #ccc"
+    right, wrong = "background:#e6f2e6", "background:#f8e3e3"
+    neg, pos = escape(negative), escape(positive)
     return (
         '<table class="lk-confusion" style="border-collapse:collapse;font-size:12px;margin:0">'
-        f'<tr><td></td><th style="{cell}">predicted {escape(name)}</th><th style="{cell}">'
-        f"predicted not {escape(name)}</th></tr>"
-        f'<tr><th style="{cell}">actually {escape(name)}</th><td style="{cell};background:#e6f2e6"'
-        f' class="lk-tp">TP {c["tp"]}</td><td style="{cell};background:#f8e3e3" class="lk-fn">'
-        f'FN {c["fn"]}</td></tr><tr><th style="{cell}">actually not {escape(name)}</th>'
-        f'<td style="{cell};background:#f8e3e3" class="lk-fp">FP {c["fp"]}</td><td style="{cell};'
-        f'background:#e6f2e6" class="lk-tn">TN {c["tn"]}</td></tr></table>'
+        f'<tr><td></td><th style="{cell}">predicted {neg}</th>'
+        f'<th style="{cell}">predicted {pos}</th></tr>'
+        f'<tr><th style="{cell}">actual {neg}</th>'
+        f'<td style="{cell};{right}" class="lk-tn">TN {c["tn"]}</td>'
+        f'<td style="{cell};{wrong}" class="lk-fp">FP {c["fp"]}</td></tr>'
+        f'<tr><th style="{cell}">actual {pos}</th>'
+        f'<td style="{cell};{wrong}" class="lk-fn">FN {c["fn"]}</td>'
+        f'<td style="{cell};{right}" class="lk-tp">TP {c["tp"]}</td></tr></table>'
     )
 
 
@@ -149,6 +183,6 @@ def panel_html(
         f'<div style="font-weight:bold;margin:4px 0">threshold {threshold:.2f}: predict '
         f"{escape(scores.positive_name)} when its score is at least {threshold:.2f}</div>"
         '<div style="display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start"><div>'
-        f'{_confusion(c, scores.positive_name)}<table style="{table_style}">'
+        f'{_confusion(c, scores.positive_name, scores.negative_name)}<table style="{table_style}">'
         f"{listing}</table>{costs}</div><div>{roc}</div><div>{pr}</div></div></div>"
     )
