@@ -7,15 +7,13 @@ use, so ``import labkit`` stays fast.
 from __future__ import annotations
 
 import importlib
-import logging
 from typing import Any
 
 __version__ = "0.2.1"
 
-# bitsandbytes logs a notice about an optional downloadable CPU kernel when it is first imported
-# (often by transformers or peft, before labkit can call quiet_libraries): lower that logger now.
-for _name in ("bitsandbytes.backends.cpu.ops", "bitsandbytes.cextension"):
-    logging.getLogger(_name).setLevel(logging.ERROR)
+from labkit._quiet import lower_noisy_loggers
+
+lower_noisy_loggers()  # before bitsandbytes' first import logs its optional-kernel notice
 
 _LAZY = {
     "doctor": ("labkit.environment", "doctor"),

@@ -53,11 +53,17 @@ class _BnbCastNotice(logging.Filter):
 _CAST_FILTER = _BnbCastNotice()
 
 
+def lower_noisy_loggers() -> None:
+    """Lower bitsandbytes' noisy loggers; cheap, so ``import labkit`` calls it before bitsandbytes
+    is first imported (often by transformers or peft, whose import would log the notice)."""
+    for name in _NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 def quiet_libraries() -> None:
     """Lower the log level of known noisy messages; safe to call many times."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    for name in _NOISY_LOGGERS:
-        logging.getLogger(name).setLevel(logging.ERROR)
+    lower_noisy_loggers()
     cast_logger = logging.getLogger(_CAST_LOGGER)
     if _CAST_FILTER not in cast_logger.filters:
         cast_logger.addFilter(_CAST_FILTER)
